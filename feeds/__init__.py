@@ -1,0 +1,1 @@
+"""Feed readers (file tail, sockets, stdin) and format adapters; they know nothing of metrics."""

@@ -1,0 +1,1 @@
+"""Colour themes for the screens, as Textual Theme objects."""

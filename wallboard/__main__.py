@@ -1,0 +1,7 @@
+"""`python -m wallboard` runs the command line."""
+
+import sys
+
+from wallboard.cli import main
+
+sys.exit(main())
