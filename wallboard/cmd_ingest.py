@@ -1,0 +1,172 @@
+"""`wallboard ingest`: follow a feed into the database, headless.
+
+Shows live counters with rich on a terminal and plain log lines otherwise.
+Ctrl-C and SIGTERM store what was read, then exit cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+from pathlib import Path
+
+from wallboard.errors import UserError
+from wallboard.feeds.url import FEED_FORMS, open_feed
+from wallboard.paths import default_db_path
+from wallboard.pipeline import Adapter, Counters, Pipeline
+from wallboard.store import StoreWriter
+
+
+def add_feed_arguments(p: argparse.ArgumentParser) -> None:
+    """The feed options shared by `ingest` and `run`."""
+    p.add_argument("--feed", required=True, help=f"where events come from: {FEED_FORMS}")
+    p.add_argument("--db", type=Path, default=None, help="database file (default: per-user)")
+    p.add_argument(
+        "--format",
+        choices=("jsonl", "queue_log"),
+        default="jsonl",
+        help="jsonl: SPEC events, one per line; queue_log: Asterisk's queue_log",
+    )
+    p.add_argument(
+        "--from-end",
+        action="store_true",
+        help="first run on a file: skip what it already holds (later runs resume)",
+    )
+    p.add_argument(
+        "--listen-any",
+        action="store_true",
+        help="allow tcp:// on a non-loopback address (events are not authenticated)",
+    )
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of `wallboard ingest`."""
+    add_feed_arguments(p)
+    p.add_argument(
+        "--once",
+        action="store_true",
+        help="read what the feed holds now (a file: to its current end) and exit",
+    )
+    p.add_argument("--quiet", action="store_true", help="print only the final summary")
+
+
+def make_adapter(fmt: str) -> Adapter | None:
+    """The format adapter for ``--format``."""
+    if fmt == "queue_log":
+        from wallboard.feeds.queue_log import QueueLogAdapter
+
+        return QueueLogAdapter().convert
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point."""
+    db_path = args.db or default_db_path()
+    if args.once and args.feed.startswith(("tcp://", "unix:")):
+        raise UserError("--once reads a file or stdin to its end; a socket has no end")
+    return asyncio.run(_ingest(args, db_path))
+
+
+async def _ingest(args: argparse.Namespace, db_path: Path) -> int:
+    store = StoreWriter(db_path)
+    await store.open()
+    try:
+        feed = open_feed(
+            args.feed,
+            once=args.once,
+            from_end=args.from_end,
+            resume=await store.checkpoints(),
+            bind_any=args.listen_any,
+        )
+        pipeline = Pipeline(store, adapter=make_adapter(args.format))
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        reporter = asyncio.create_task(_report(pipeline.counters, args.quiet, feed.description))
+        interrupted = False
+        try:
+            await pipeline.run(feed)
+        except asyncio.CancelledError:
+            interrupted = True
+        finally:
+            reporter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reporter
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+        for note in getattr(feed, "notes", []):
+            print(f"note: {note}", file=sys.stderr)
+        partial = getattr(feed, "partial_at_end", 0)
+        if partial:
+            print(
+                f"note: the last {partial} bytes of {feed.description} have no newline yet; "
+                "they will be read once the line is complete",
+                file=sys.stderr,
+            )
+        print(_summary(pipeline.counters, interrupted), file=sys.stderr)
+    finally:
+        await store.close()
+    return 0
+
+
+def _summary(c: Counters, interrupted: bool) -> str:
+    elapsed = max(1e-9, time.time() - c.started_us / 1e6)
+    head = "stopped" if interrupted else "done"
+    return (
+        f"{head}: {c.events} events stored, {c.duplicates} already stored, "
+        f"{c.quarantined} quarantined, from {c.lines} lines in {elapsed:.1f} s "
+        f"({c.events / elapsed:,.0f} events/s)"
+    )
+
+
+async def _report(c: Counters, quiet: bool, source: str) -> None:
+    if quiet:
+        return
+    if sys.stderr.isatty():
+        await _report_live(c, source)
+    else:
+        await _report_plain(c, source)
+
+
+async def _report_live(c: Counters, source: str) -> None:
+    from rich.console import Console
+    from rich.live import Live
+    from rich.text import Text
+
+    last, last_t = c.events, time.monotonic()
+    rate = 0.0
+    with Live(console=Console(stderr=True), refresh_per_second=4, transient=True) as live:
+        while True:
+            await asyncio.sleep(0.5)
+            now = time.monotonic()
+            rate = (c.events - last) / (now - last_t)
+            last, last_t = c.events, now
+            live.update(
+                Text.assemble(
+                    ("ingesting ", "bold"),
+                    (source, "cyan"),
+                    f"  events {c.events:,}  quarantined {c.quarantined:,}  "
+                    f"duplicates {c.duplicates:,}  {rate:,.0f} events/s",
+                )
+            )
+
+
+async def _report_plain(c: Counters, source: str) -> None:
+    last, last_t = c.events, time.monotonic()
+    while True:
+        await asyncio.sleep(10)
+        now = time.monotonic()
+        rate = (c.events - last) / (now - last_t)
+        last, last_t = c.events, now
+        print(
+            f"ingest {source}: events={c.events} quarantined={c.quarantined} "
+            f"duplicates={c.duplicates} rate={rate:.0f}/s",
+            file=sys.stderr,
+            flush=True,
+        )
