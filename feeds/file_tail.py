@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import zlib
 from pathlib import Path
 from typing import BinaryIO
 
@@ -30,9 +31,27 @@ log = logging.getLogger(__name__)
 CHUNK_SIZE = 1 << 18
 
 
-def file_id(st: os.stat_result) -> str:
-    """What tells one file from another at the same path."""
-    return f"{st.st_dev}:{st.st_ino}"
+FINGERPRINT = 256  # bytes at the head of a file that tell it from a new one
+
+
+def file_id(fd: int, upto: int) -> str:
+    """What tells one file from another at the same path.
+
+    Device and inode, plus a checksum of the first bytes (at most 256, and
+    no more than ``upto``), since a deleted file's inode is soon reused.
+    """
+    st = os.fstat(fd)
+    n = min(FINGERPRINT, upto, st.st_size)
+    return f"{st.st_dev}:{st.st_ino}:{n}:{zlib.crc32(os.pread(fd, n, 0)):08x}"
+
+
+def same_file(fd: int, stored: str | None) -> bool:
+    """Whether the open file is the one a stored :func:`file_id` describes."""
+    try:
+        _dev, _ino, n, _crc = (stored or "").split(":")
+        return file_id(fd, int(n)) == stored
+    except ValueError:
+        return False
 
 
 class FileTail:
@@ -92,8 +111,7 @@ class FileTail:
 
     async def _follow(self, sink: Sink) -> None:
         fh = await self._open_when_exists()
-        fid = file_id(os.fstat(fh.fileno()))
-        pos = self._initial_position(fh, fid)
+        pos = self._initial_position(fh)
         splitter = LineSplitter(pos, self.max_line)
         fh.seek(pos)
         try:
@@ -103,26 +121,26 @@ class FileTail:
                 if data:
                     lines, rejects = splitter.feed(data)
                     if lines or rejects:
-                        await sink(self._chunk(lines, rejects, splitter.consumed, fid))
+                        await sink(self._chunk(fh, lines, rejects, splitter.consumed))
                     continue
                 if self.once:
                     self.partial_at_end = splitter.pending
                     return
                 st = _stat(self.path)
-                if st is not None and file_id(st) != fid:
+                fst = os.fstat(fh.fileno())
+                if st is not None and (st.st_dev, st.st_ino) != (fst.st_dev, fst.st_ino):
                     # Rotated: finish the old file (it may have grown since the
                     # read above, before the rename), then follow the new one.
                     while data := fh.read(CHUNK_SIZE):
                         lines, rejects = splitter.feed(data)
                         if lines or rejects:
-                            await sink(self._chunk(lines, rejects, splitter.consumed, fid))
+                            await sink(self._chunk(fh, lines, rejects, splitter.consumed))
                     fragment = splitter.take_fragment("the file was rotated before its newline")
                     fh.close()
                     fh = open(self.path, "rb")  # noqa: SIM115 - kept open across the loop
-                    fid = file_id(os.fstat(fh.fileno()))
                     splitter.reset(0)
                     self.notes.append(f"{self.description} was rotated: following the new file")
-                    await sink(self._chunk([], [fragment] if fragment else [], 0, fid))
+                    await sink(self._chunk(fh, [], [fragment] if fragment else [], 0))
                     continue
                 if st is not None and st.st_size < fh.tell():
                     splitter.reset(0)
@@ -130,7 +148,7 @@ class FileTail:
                     self.notes.append(
                         f"{self.description} was truncated: reading from the start"
                     )
-                    await sink(self._chunk([], [], 0, fid))
+                    await sink(self._chunk(fh, [], [], 0))
                     continue
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
@@ -138,17 +156,19 @@ class FileTail:
             fh.close()
 
     def _chunk(
-        self, lines: list[tuple[int, bytes]], rejects: list[Reject], offset: int, fid: str
+        self, fh: BinaryIO, lines: list[tuple[int, bytes]], rejects: list[Reject], offset: int
     ) -> Chunk:
+        fid = file_id(fh.fileno(), offset)
         return Chunk(self.description, lines, rejects, self.key, offset, fid)
 
-    def _initial_position(self, fh: BinaryIO, fid: str) -> int:
+    def _initial_position(self, fh: BinaryIO) -> int:
         size = os.fstat(fh.fileno()).st_size
         r = self.resume
         if r is not None:
-            if r.file_id == fid and r.offset <= size:
+            same = same_file(fh.fileno(), r.file_id)
+            if same and r.offset <= size:
                 return r.offset
-            why = "is a different file" if r.file_id != fid else "is shorter (truncated)"
+            why = "is a different file" if not same else "is shorter (truncated)"
             self.notes.append(f"{self.description} {why} than when last read: reading from start")
             return 0
         if self.from_end and size:

@@ -97,6 +97,10 @@ class Pipeline:
         inflight_events: list[Event] = []
         stopping = False
         while not stopping:
+            if inflight is not None and self._queue.empty():
+                # Idle: report the last batch now rather than when the next one comes.
+                self._stored(await inflight, inflight_events)
+                inflight = None
             chunks, stopping = await self._take()
             batch, events = self._decode(chunks)
             if inflight is not None:
