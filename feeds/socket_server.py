@@ -17,9 +17,8 @@ import os
 import stat
 from pathlib import Path
 
-from wallboard.feeds.lines import DEFAULT_MAX_LINE, Chunk, LineSplitter, Sink
-
 from wallboard.errors import UserError
+from wallboard.feeds.lines import DEFAULT_MAX_LINE, Chunk, LineSplitter, Sink
 
 READ_SIZE = 1 << 16
 
@@ -44,6 +43,8 @@ class SocketServer:
         """Producers connected now."""
         self._server: asyncio.Server | None = None
         self._ids = itertools.count(1)
+        self._sink: Sink | None = None
+        self._have_sink = asyncio.Event()
 
     @property
     def bound_port(self) -> int | None:
@@ -53,13 +54,22 @@ class SocketServer:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def start(self) -> None:
-        """Bind, turning the usual failures into one clear line."""
+        """Bind, turning the usual failures into one clear line.
+
+        Connections accepted before :meth:`run` wait until it gives the sink.
+        """
+        if self._server is not None:
+            return
         try:
             if self.unix_path is not None:
                 self._prepare_unix_path(self.unix_path)
-                self._server = await asyncio.start_unix_server(self._serve, path=self.unix_path)
+                self._server = await asyncio.start_unix_server(
+                    self._serve, path=self.unix_path
+                )
             else:
-                self._server = await asyncio.start_server(self._serve, self.host, self.port)
+                self._server = await asyncio.start_server(
+                    self._serve, self.host, self.port
+                )
         except OSError as exc:
             raise UserError(self._bind_error(exc)) from None
 
@@ -84,10 +94,10 @@ class SocketServer:
 
     async def run(self, sink: Sink) -> None:
         """Serve until cancelled."""
-        if self._server is None:
-            await self.start()
+        await self.start()
         assert self._server is not None
         self._sink = sink
+        self._have_sink.set()
         try:
             async with self._server:
                 await self._server.serve_forever()
@@ -102,10 +112,12 @@ class SocketServer:
         source = f"{self.description} conn {n}" + (f" from {peer[0]}:{peer[1]}" if peer else "")
         splitter = LineSplitter(0, self.max_line)
         self.connections += 1
+        await self._have_sink.wait()
         try:
             while data := await reader.read(READ_SIZE):
                 lines, rejects = splitter.feed(data)
                 if lines or rejects:
+                    assert self._sink is not None
                     await self._sink(Chunk(source, lines, rejects))
         except (ConnectionError, OSError):
             pass  # a producer vanishing is its own business; keep what it sent
@@ -114,6 +126,7 @@ class SocketServer:
             fragment = splitter.take_fragment("the producer disconnected before its newline")
             if fragment is not None:
                 with contextlib.suppress(Exception):
+                    assert self._sink is not None
                     await self._sink(Chunk(source, [], [fragment]))
             writer.close()
             with contextlib.suppress(Exception):
