@@ -33,7 +33,9 @@ async def wait_until(cond: Callable[[], bool], timeout: float = 10.0, what: str 
         await asyncio.sleep(0.01)
 
 
-def run_cli(*args: str, input: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, input: bytes | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[bytes]:
     """Run `python -m wallboard ...` in a subprocess, as a user would."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     return subprocess.run(
