@@ -21,9 +21,8 @@ import zlib
 from pathlib import Path
 from typing import BinaryIO
 
-from wallboard.feeds.lines import DEFAULT_MAX_LINE, Chunk, LineSplitter, Reject, Sink
-
 from wallboard.errors import UserError
+from wallboard.feeds.lines import DEFAULT_MAX_LINE, Chunk, LineSplitter, Reject, Sink
 from wallboard.store import Checkpoint
 
 log = logging.getLogger(__name__)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from wallboard.feeds.lines import Feed
-
 from wallboard.errors import UserError
+from wallboard.feeds.lines import Feed
 
 FEED_FORMS = "a file path, file:PATH, tcp://HOST:PORT, unix:PATH or - for stdin"
 
