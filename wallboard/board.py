@@ -1,0 +1,118 @@
+"""Starting the screens over a live source: shared by `demo` and `run`.
+
+The pipeline (feed -> store -> engine) runs as a task beside the App in one
+event loop; when the App exits, what the feed had read is stored before the
+process ends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from wallboard.config import Config, load_config
+from wallboard.errors import UserError
+from wallboard.feeds.lines import Feed
+from wallboard.live import LiveSource
+from wallboard.pipeline import Adapter, Pipeline
+from wallboard.store import Checkpoint, StoreWriter, quarantined_count
+from wallboard.timeutil import now_us
+
+
+def add_board_arguments(p: argparse.ArgumentParser, *, default_mode: str = "tv") -> None:
+    """Options of the screens."""
+    p.add_argument(
+        "--mode", choices=("tv", "supervisor", "agent"), default=default_mode, help="which screen"
+    )
+    p.add_argument("--agent", default=None, help="the agent shown by --mode agent")
+    p.add_argument("--inline", action="store_true", help="agent view as a small inline panel")
+    p.add_argument("--theme", default=None, help="dark, light, high-contrast, okabe-ito")
+    p.add_argument("--config", type=Path, default=None, help="config file (TOML)")
+    p.add_argument("--refresh-hz", type=float, default=2.0, help="screen refreshes per second")
+    p.add_argument("--page-seconds", type=float, default=10, help="TV page rotation period")
+    p.add_argument(
+        "--stale-after", type=float, default=30, help="seconds of feed silence before a banner"
+    )
+
+
+def load_board_config(args: argparse.Namespace) -> Config:
+    """The config file named (or the per-user default, when present)."""
+    return load_config(args.config)
+
+
+def make_app(source: Any, args: argparse.Namespace, config: Config) -> Any:
+    """The Textual App for these options (imported here: headless commands never load it)."""
+    from wallboard.app import WallboardApp
+
+    try:
+        return WallboardApp(
+            source,
+            mode=args.mode,
+            agent_id=args.agent,
+            theme=args.theme or "dark",
+            refresh_hz=args.refresh_hz,
+            page_seconds=args.page_seconds,
+            stale_after_s=args.stale_after,
+            inline=args.inline,
+            tz=config.zone(),
+        )
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+async def show_live(
+    make_feed: Callable[[dict[str, Checkpoint]], Feed],
+    db_path: Path,
+    args: argparse.Namespace,
+    config: Config,
+    *,
+    adapter: Adapter | None = None,
+    restore: bool = True,
+) -> int:
+    """Ingest a feed into ``db_path`` and show the board until the user quits.
+
+    ``make_feed`` gets the stored feed offsets, so a file feed resumes.
+    """
+    from wallboard.engine.core import Engine
+
+    store = StoreWriter(db_path)
+    await store.open()
+    try:
+        feed = make_feed(await store.checkpoints())
+        await feed.start()
+        if restore:
+            engine = Engine.restore(db_path, now_us(), config)
+            before = quarantined_count(db_path)
+        else:
+            engine, before = Engine(config), 0
+        source = LiveSource(engine, feed.description, quarantined_before=before)
+        pipeline = Pipeline(store, adapter=adapter)
+        source.attach(pipeline)
+        app = make_app(source, args, config)
+        task = asyncio.create_task(pipeline.run(feed))
+        task.add_done_callback(lambda t: _note_stop(t, source, app))
+        try:
+            await app.run_async()
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+    finally:
+        await store.close()
+    return 0
+
+
+def _note_stop(task: asyncio.Task[None], source: LiveSource, app: Any) -> None:
+    """A feed that fails mid-run is shown on the board, which keeps running."""
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is None:
+        return
+    source.error = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+    with contextlib.suppress(Exception):
+        app.notify(f"feed stopped: {source.error}", severity="error", timeout=30)
