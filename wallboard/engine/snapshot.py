@@ -38,9 +38,25 @@ class Staffing:
     aht_s: float | None
     traffic_erlangs: float | None
     agents_needed: int | None
+    """Fewest agents meeting ``sl_target`` within ``sl_threshold`` (None: no AHT yet)."""
     p_wait: float | None
     expected_asa_s: float | None
     agents_logged_in: int
+    """Agents not offline that serve the queue: its teams' members (config), and the
+    agents who answered it in the last hour."""
+    service_level: float | None = None
+    """The SL that ``agents_needed`` agents would give."""
+
+
+@dataclass(frozen=True, slots=True)
+class SlSettings:
+    """The service-level settings in force for a queue (SPEC section 3)."""
+
+    sl_threshold_s: float
+    sl_target: float
+    short_abandon_s: float
+    """0 when short abandons are not told apart."""
+    sl_formula: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,3 +71,15 @@ class Snapshot:
     """Window name -> its figures, in the configured order."""
     quarantined: int = 0
     staffing: Mapping[str, Staffing] = field(default_factory=dict)
+    """Queue -> Erlang C hint from the last hour."""
+    queue_sl: Mapping[str, SlSettings] = field(default_factory=dict)
+    """Queue -> the service-level settings its figures were computed with."""
+    gaps: Mapping[str, int] = field(default_factory=dict)
+    """Product gaps: escalation category -> escalations within ``gap_window``, for the
+    categories that reached ``gap_threshold``."""
+    agent_names: Mapping[str, str] = field(default_factory=dict)
+    """Agent -> display name (config, else the latest ``name`` its events gave)."""
+    agent_teams: Mapping[str, str] = field(default_factory=dict)
+    """Agent -> team (config ``[teams]``, else the latest ``team`` its events gave)."""
+    queue_names: Mapping[str, str] = field(default_factory=dict)
+    """Queue -> display name, for the queues the config names."""

@@ -1,0 +1,251 @@
+"""One contact's events and what SPEC section 3 derives from them.
+
+A contact keeps its own events (compact records, in ts order, ties in the
+order received) and, from them alone, :func:`derive` computes its facts
+(queued time and queue, first response, agent at a time, waiting, resolved)
+and its *samples*: the tuples every window counts. When a late event arrives
+the contact is derived again and only the samples that changed are replaced,
+so the figures never depend on arrival order.
+
+Sample tuples start with ``(kind, ts, tag, queue, agent, ...)``; ``tag`` is
+the event id for per-event samples and ``""`` for per-contact ones, so that a
+sample is identified by its value.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable
+from typing import Any, Final
+
+from wallboard.events import Event
+
+# Event codes held in records.
+QUEUED, ANSWERED, AGENT_MSG, CUSTOMER_MSG, ABANDONED, TRANSFERRED = range(6)
+ESCALATED, ENDED, RESOLVED, REOPENED, RATED, SALE, COMPLAINT = range(6, 13)
+
+CODES: Final[dict[str, int]] = {
+    "contact.queued": QUEUED,
+    "contact.answered": ANSWERED,
+    "contact.abandoned": ABANDONED,
+    "contact.transferred": TRANSFERRED,
+    "contact.escalated": ESCALATED,
+    "contact.ended": ENDED,
+    "contact.resolved": RESOLVED,
+    "contact.reopened": REOPENED,
+    "contact.rated": RATED,
+    "contact.sale": SALE,
+    "contact.complaint": COMPLAINT,
+}
+
+# Sample kinds (first element of a sample tuple).
+K_ARRIVAL, K_ANSWER, K_ABANDON, K_REPLY, K_HANDLE, K_RESOLVE = range(6)
+K_ESCALATION, K_COMPLAINT, K_CSAT, K_NPS, K_SALE = range(6, 11)
+
+Record = tuple[int, int, str | None, Any, str]
+"""``(ts, code, agent, extra, event id)``; ``extra`` depends on the code."""
+Sample = tuple[Any, ...]
+
+
+def record(ev: Event) -> Record:
+    """The compact record kept for a contact event (the Event itself is not kept)."""
+    t = ev.type
+    if t == "message":
+        code = AGENT_MSG if ev.from_ == "agent" else CUSTOMER_MSG
+        return (ev.ts, code, ev.agent, None, ev.id)
+    code = CODES[t]
+    extra: Any = None
+    if code == QUEUED:
+        extra = (ev.queue, ev.customer, ev.category)
+    elif code == RESOLVED:
+        extra = ev.resolved
+    elif code == ESCALATED:
+        extra = ev.category
+    elif code == RATED:
+        extra = (ev.csat, ev.nps)
+    elif code == SALE:
+        extra = ev.amount
+    return (ev.ts, code, ev.agent, extra, ev.id)
+
+
+def _ts(rec: Record) -> int:
+    return rec[0]
+
+
+def insert(records: list[Record], rec: Record) -> None:
+    """Insert in ts order; an equal ts goes after those already there (order received)."""
+    if not records or records[-1][0] <= rec[0]:
+        records.append(rec)
+    else:
+        records.insert(bisect_right(records, rec[0], key=_ts), rec)
+
+
+class Targets:
+    """The per-queue settings a contact's samples depend on (microseconds)."""
+
+    __slots__ = ("short_abandon_us", "sl_threshold_us")
+
+    def __init__(self, sl_threshold_us: int, short_abandon_us: int) -> None:
+        self.sl_threshold_us = sl_threshold_us
+        self.short_abandon_us = short_abandon_us
+
+
+class Derived:
+    """What a contact's events amount to now."""
+
+    __slots__ = ("customer", "queue", "queued_ts", "resolve", "samples", "waiting")
+
+    def __init__(self) -> None:
+        self.queue: str | None = None
+        """The queue of its earliest ``contact.queued`` (None: the contact is not known)."""
+        self.queued_ts: int | None = None
+        self.customer: str | None = None
+        self.waiting: tuple[str, int] | None = None
+        """``(queue, since)`` when it is waiting now."""
+        self.resolve: tuple[int, str | None, int, bool] | None = None
+        """``(resolution ts, agent, resolution time, clean)``; clean = no reopen,
+        transfer or escalation (the repeat-customer half of FCR is the engine's)."""
+        self.samples: list[Sample] = []
+        """Every sample but the resolution one (which needs other contacts)."""
+
+
+def derive(records: list[Record], targets_of: Callable[[str], Targets]) -> Derived:
+    """Apply SPEC section 3's ground rules to one contact's records (ts <= now)."""
+    d = Derived()
+    first_q: Record | None = None
+    last_q: Record | None = None
+    block_ts: int | None = None  # latest answered / agent message / abandoned / resolved
+    resp_ts: list[int] = []  # answered and agent messages, for "agent at time t"
+    resp_agent: list[str | None] = []
+    first_abandon = -1
+    first_end = -1
+    last_closing = -1  # latest resolved / reopened
+    customer = None
+    dirty = False  # reopened, transferred or escalated
+    sold = False
+    for i, rec in enumerate(records):
+        code = rec[1]
+        if code == QUEUED:
+            if first_q is None:
+                first_q = rec
+            last_q = rec
+            if customer is None:
+                customer = rec[3][1]
+        elif code == ANSWERED or code == AGENT_MSG:
+            resp_ts.append(rec[0])
+            resp_agent.append(rec[2])
+            block_ts = rec[0]
+        elif code == ABANDONED:
+            if first_abandon < 0:
+                first_abandon = i
+            block_ts = rec[0] if block_ts is None else max(block_ts, rec[0])
+        elif code == RESOLVED:
+            last_closing = i
+            block_ts = rec[0] if block_ts is None else max(block_ts, rec[0])
+        elif code == REOPENED:
+            last_closing = i
+            dirty = True
+        elif code == ENDED:
+            if first_end < 0:
+                first_end = i
+        elif code == TRANSFERRED or code == ESCALATED:
+            dirty = True
+        elif code == SALE:
+            sold = True
+
+    samples = d.samples
+    if first_q is None:
+        # Not known: only complaints count (they are about an agent).
+        for rec in records:
+            if rec[1] == COMPLAINT:
+                samples.append((K_COMPLAINT, rec[0], rec[4], None, rec[2]))
+        return d
+
+    q_ts: int = first_q[0]
+    queue: str = first_q[3][0]
+    d.queue = queue
+    d.queued_ts = q_ts
+    d.customer = customer
+    assert last_q is not None
+    if block_ts is None or last_q[0] >= block_ts:
+        d.waiting = (last_q[3][0], last_q[0])
+    targets = targets_of(queue)
+
+    def agent_at(t: int) -> str | None:
+        k = bisect_right(resp_ts, t)
+        return resp_agent[k - 1] if k else None
+
+    # Whether the contact is resolved now feeds its arrival sample.
+    resolved_rec = records[last_closing] if last_closing >= 0 else None
+    resolved = resolved_rec is not None and resolved_rec[1] == RESOLVED and bool(resolved_rec[3])
+    samples.append((K_ARRIVAL, q_ts, "", queue, None, resolved))
+
+    # First response: the earliest answered / agent message with ts >= queued time.
+    fr_index = -1
+    for i in range(bisect_right(records, q_ts - 1, key=_ts), len(records)):
+        if records[i][1] == ANSWERED or records[i][1] == AGENT_MSG:
+            fr_index = i
+            break
+    fr_ts = records[fr_index][0] if fr_index >= 0 else None
+    if fr_ts is not None:
+        frt = fr_ts - q_ts
+        samples.append(
+            (
+                K_ANSWER,
+                fr_ts,
+                "",
+                queue,
+                records[fr_index][2],
+                frt,
+                frt <= targets.sl_threshold_us,
+                sold,
+            )
+        )
+        # Reply speed: agent messages answering customer messages after the first response.
+        pending: int | None = None
+        for rec in records[fr_index + 1 :]:
+            code = rec[1]
+            if code == CUSTOMER_MSG:
+                if pending is None:
+                    pending = rec[0]
+            elif code == AGENT_MSG and pending is not None:
+                samples.append((K_REPLY, rec[0], rec[4], queue, rec[2], rec[0] - pending))
+                pending = None
+
+    if first_abandon >= 0 and not (0 <= fr_index < first_abandon):
+        a_ts = records[first_abandon][0]
+        waited = a_ts - q_ts
+        short = targets.short_abandon_us > 0 and waited <= targets.short_abandon_us
+        samples.append((K_ABANDON, a_ts, "", queue, None, short, waited <= targets.sl_threshold_us))
+
+    if first_end >= 0 and fr_ts is not None:
+        e = records[first_end]
+        samples.append((K_HANDLE, e[0], "", queue, e[2] or agent_at(e[0]), e[0] - fr_ts))
+
+    if resolved:
+        assert resolved_rec is not None
+        r_ts = resolved_rec[0]
+        d.resolve = (r_ts, resolved_rec[2] or agent_at(r_ts), r_ts - q_ts, not dirty)
+
+    for rec in records:
+        code = rec[1]
+        if code < ESCALATED:
+            continue
+        ts, agent = rec[0], rec[2]
+        if code == ESCALATED:
+            category = rec[3] if rec[3] is not None else first_q[3][2]
+            samples.append((K_ESCALATION, ts, rec[4], queue, agent or agent_at(ts), category))
+        elif code == RATED:
+            csat, nps = rec[3]
+            who = agent or agent_at(ts)
+            if csat is not None:
+                samples.append((K_CSAT, ts, rec[4], queue, who, csat >= 4))
+            if nps is not None:
+                samples.append(
+                    (K_NPS, ts, rec[4], queue, who, 1 if nps >= 9 else -1 if nps <= 6 else 0)
+                )
+        elif code == SALE:
+            samples.append((K_SALE, ts, rec[4], queue, agent, rec[3]))
+        elif code == COMPLAINT:
+            samples.append((K_COMPLAINT, ts, rec[4], queue, agent))
+    return d
