@@ -81,6 +81,8 @@ class FileTail:
         self.notes: list[str] = []
         """Things an operator should hear of (start-over, rotation...)."""
         self.partial_at_end = 0
+        self.position: int | None = None
+        """Where reading started in the file, once it is open."""
         """With ``once``: bytes of an unterminated last line left for next time."""
         self._wake = asyncio.Event()
 
@@ -105,12 +107,13 @@ class FileTail:
             stop.set()
             if watcher is not None:
                 watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await watcher
+                # The watcher's thread ends within a step once `stop` is set;
+                # never let a stuck watcher hold up shutdown.
+                await asyncio.wait({watcher}, timeout=2)
 
     async def _follow(self, sink: Sink) -> None:
         fh = await self._open_when_exists()
-        pos = self._initial_position(fh)
+        pos = self.position = self._initial_position(fh)
         splitter = LineSplitter(pos, self.max_line)
         fh.seek(pos)
         try:

@@ -142,7 +142,7 @@ async def test_from_end_skips_what_the_file_holds(tmp_path: Path) -> None:
     log = tmp_path / "ev.jsonl"
     log.write_bytes(event_line(1) + event_line(2)[:10])
     async with following(tmp_path / "w.db", log, from_end=True) as run:
-        await asyncio.sleep(0.1)
+        await wait_until(lambda: run.feed.position is not None, what="the tail to start")
         append(log, event_line(2)[10:] + event_line(3))
         await run.wait_ids(2)
     assert run.ids == ["2", "3"]  # the line being written when it started is kept whole
