@@ -18,7 +18,7 @@ from wallboard.screen_supervisor import SupervisorScreen
 from wallboard.screen_tv import TVScreen
 from wallboard.source import AlertView, StaticSource
 from wallboard.widgets.agent_grid import AgentGrid
-from wallboard.widgets.figure_table import FigureTable as MetricTable
+from wallboard.widgets.figure_table import FigureTable
 from wallboard.widgets.header import BoardHeader, StaleBanner
 from wallboard.widgets.headline import Headline
 from wallboard.widgets.queue_strip import QueueStrip
@@ -74,8 +74,8 @@ class TestModes:
         async with app.run_test(size=(200, 60)) as pilot:
             await pilot.pause()
             assert isinstance(app.screen, SupervisorScreen)
-            queues = app.screen.query_one("#queues", MetricTable)
-            agents = app.screen.query_one("#agents", MetricTable)
+            queues = app.screen.query_one("#queues", FigureTable)
+            agents = app.screen.query_one("#agents", FigureTable)
             for key in ("service_level", "asa", "nps", "fcr", "sales_conversion", "art"):
                 assert key in queues.column_keys
             for key in ("handled", "asa", "aht", "csat", "occupancy", "time", "state"):
@@ -305,7 +305,7 @@ class TestKeys:
             await pilot.pause()
             screen = app.screen
             assert isinstance(screen, SupervisorScreen)
-            queues = screen.query_one("#queues", MetricTable)
+            queues = screen.query_one("#queues", FigureTable)
             assert queues.has_focus
             by_name = queues.row_order
             assert by_name == sorted(by_name, key=str.casefold)
@@ -333,7 +333,7 @@ class TestKeys:
             await pilot.press(*"sal")
             await pilot.pause()
             assert queues.row_order == ["Sales"]
-            agents = screen.query_one("#agents", MetricTable)
+            agents = screen.query_one("#agents", FigureTable)
             await pilot.press("enter")
             assert agents.has_focus
             await pilot.press("escape")
@@ -369,7 +369,7 @@ class TestKeys:
         app = make_app("supervisor", StaticSource(agents=30))
         async with app.run_test(size=(160, 48)) as pilot:
             await pilot.pause()
-            agents = app.screen.query_one("#agents", MetricTable)
+            agents = app.screen.query_one("#agents", FigureTable)
             agents.focus()
             await pilot.press("right", "right", "right")
             await pilot.press("s")
@@ -387,7 +387,7 @@ class TestKeys:
             await pilot.press("a")
             await pilot.pause()
             assert isinstance(app.screen, AlertsScreen)
-            table = app.screen.query_one(MetricTable)
+            table = app.screen.query_one(FigureTable)
             assert table.row_count == 3
             assert "CRITICAL" in screen_text(app)
             first = table.cursor_key
@@ -551,3 +551,51 @@ async def test_hostile_names_in_the_command_palette() -> None:
         text = screen_text(app)
         assert "Open queue: [bold]Q[/bold]" in text
         assert_harmless(app)
+
+
+async def test_table_navigation_keys_and_clicks() -> None:
+    app = make_app("supervisor", StaticSource(agents=200))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        agents = app.screen.query_one("#agents", FigureTable)
+        agents.focus()
+        await pilot.press("down", "down")
+        assert agents.cursor_row == 2
+        await pilot.press("up")
+        assert agents.cursor_row == 1
+        await pilot.press("pagedown")
+        assert agents.cursor_row > 10
+        await pilot.press("end")
+        assert agents.cursor_row == 199
+        await pilot.pause()
+        assert agents.scroll_offset.y > 150  # the cursor is kept in view
+        assert agents.formatted_rows < 60  # only rows on screen are formatted
+        await pilot.press("home")
+        assert agents.cursor_row == 0
+        await pilot.press("right", "right", "right", "right", "right", "right", "right")
+        assert agents.cursor_column == 7
+        await pilot.press("left")
+        assert agents.cursor_column == 6
+        # a click on a heading sorts by it; again reverses
+        queues = app.screen.query_one("#queues", FigureTable)
+        await pilot.click(queues, offset=(3, 0))
+        assert app.screen.sort_by["queues"] == ("name", True)
+        await pilot.click(queues, offset=(3, 0))
+        assert app.screen.sort_by["queues"] == ("name", False)
+        # a click on a row moves the cursor, a second click opens it
+        await pilot.click(queues, offset=(3, 2))
+        assert queues.cursor_row == 1
+        await pilot.click(queues, offset=(3, 2))
+        await pilot.pause()
+        assert isinstance(app.screen, DetailScreen) and app.screen.kind == "queue"
+
+
+async def test_quarantine_count_is_on_screen() -> None:
+    snap = __import__("wallboard.source", fromlist=["build_snapshot"]).build_snapshot(
+        T0, agents=5, quarantined=17
+    )
+    for mode in ("tv", "supervisor", "agent"):
+        app = make_app(mode, StaticSource(snap))
+        async with app.run_test(size=(160, 40)) as pilot:
+            await pilot.pause()
+            assert "17 quarantined" in header(app)

@@ -130,6 +130,15 @@ class BoardView:
         return wf.agents if wf else EMPTY
 
     @property
+    def quarantined(self) -> int:
+        """Lines refused into the quarantine (the larger of snapshot's and feed's count)."""
+        counts = [
+            getattr(self.snapshot, "quarantined", 0) or 0,
+            getattr(self.status, "quarantined", 0) or 0,
+        ]
+        return max(int(c) for c in counts if isinstance(c, (int, float)))
+
+    @property
     def at_us(self) -> int:
         """The snapshot's instant (the clock before the first one)."""
         return self.snapshot.at_us if self.snapshot else self.now_us
@@ -169,6 +178,7 @@ class BoardScreen(Screen[None]):
                 formula=formula,
                 paused=view.paused,
                 extra=self.header_extra(view),
+                quarantined=view.quarantined,
             )
         for banner in self.query(StaleBanner):
             banner.show(view.error or view.stale)

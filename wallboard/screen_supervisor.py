@@ -192,7 +192,12 @@ class SupervisorScreen(BoardScreen):
             text.append(f"{clean(name, 20)} up {fmt('uptime', figures.get('uptime'))}   ")
         active = sum(1 for a in view.alerts if not a.acked_by)
         if active:
-            text.append(f"⚠ {active} alert{'s' if active > 1 else ''} (a)", style=styles[Level.BAD])
+            text.append(
+                f"⚠ {active} alert{'s' if active > 1 else ''} (a)   ", style=styles[Level.BAD]
+            )
+        if view.status is not None:
+            feed = clean(view.status.description, 60)
+            text.append(f"feed {feed}: {view.status.events:,} events", style="dim")
         return text
 
     def _matches(self, *fields: object) -> bool:

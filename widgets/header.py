@@ -28,8 +28,12 @@ class BoardHeader(Widget):
         formula: str,
         paused: bool = False,
         extra: str = "",
+        quarantined: int = 0,
     ) -> None:
-        """Set what the line says; repaints only if it changed."""
+        """Set what the line says; repaints only if it changed.
+
+        ``quarantined``: lines refused by the feed so far (shown when not 0).
+        """
         text = Text(no_wrap=True, end="", overflow="ellipsis")
         text.append(f" {self.title_text} ", style="bold reverse")
         text.append(f" {clock} ", style="bold")
@@ -37,6 +41,8 @@ class BoardHeader(Widget):
         text.append(clean(window, 20), style="bold")
         if paused:
             text.append("  ‖ PAUSED ", style="bold reverse")
+        if quarantined:
+            text.append(f"  ⚠ {quarantined:,} quarantined ", style="bold reverse")
         if extra:
             text.append(f"  {clean(extra, 120)}")
         text.append(f"  {formula}", style="dim")
