@@ -591,6 +591,10 @@ class Simulator:
             due.append(self._end_ms)
         return min(due) * 1000 if due else None
 
+    def queue_channels(self) -> dict[str, str]:
+        """Each simulated queue's name and channel (``voice``, ``chat``, ``email``)."""
+        return {q.name: q.channel for q in self._queues}
+
     def until(self, t_us: int) -> list[bytes]:
         """Every event line (JSON, no newline) with simulated ts <= t_us not yet returned,
         in emission order.
