@@ -186,7 +186,7 @@ def compute(
     def add(ts: int, q: str | None, a: str | None, kind: str, v: Any = None) -> None:
         samples.append((ts, q, a, kind, v))
 
-    for cid, f in facts.items():
+    for f in facts.values():
         cev, q, qt = f["events"], f["queue"], f["qt"]
         add(qt, q, None, "arrival", f["resolved"] is not None)
         fr = f["fr"]
@@ -363,7 +363,27 @@ def compute(
         overall["longest_wait"] /= SEC
     occ_num = occ_den = 0
     agents: dict[str, dict] = {}
-    agent_keys = ["answered", "handled", "answered_within", "asa", "first_response_p50", "first_response_p90", "reply_speed_mean", "reply_speed_p90", "aht", "art", "fcr", "escalations", "escalation_rate", "complaints", "csat", "nps", "sales", "sales_amount", "sales_conversion"]
+    agent_keys = [
+        "answered",
+        "handled",
+        "answered_within",
+        "asa",
+        "first_response_p50",
+        "first_response_p90",
+        "reply_speed_mean",
+        "reply_speed_p90",
+        "aht",
+        "art",
+        "fcr",
+        "escalations",
+        "escalation_rate",
+        "complaints",
+        "csat",
+        "nps",
+        "sales",
+        "sales_amount",
+        "sales_conversion",
+    ]
     for a in agent_names:
         full = figures([x for x in samples if x[2] == a], s.sl_formula)
         fig = {k: full[k] for k in agent_keys}

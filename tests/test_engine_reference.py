@@ -181,7 +181,11 @@ def conversation(draw: Any, contact: str, t: int, ids: Any) -> list[Event]:
             add("contact.resolved")
     if draw(st.booleans()):
         t += step()
-        add("contact.rated", csat=draw(st.sampled_from([1, 4, 5])), nps=draw(st.sampled_from([None, 6, 9])))
+        add(
+            "contact.rated",
+            csat=draw(st.sampled_from([1, 4, 5])),
+            nps=draw(st.sampled_from([None, 6, 9])),
+        )
     if draw(st.integers(0, 3)) == 0:
         t += step()
         add("contact.sale", agent=agent, amount=draw(st.sampled_from([0.1, 0.2, 19.99])))
@@ -376,11 +380,15 @@ def figures_of(snap: Snapshot) -> dict[str, Any]:
 
 
 @settings(max_examples=150, **PROFILE)
-@given(live(span_h=60), st.sampled_from(["7d", "1h", "10m"]))
+@given(live(span_h=60, redeliver_only=True), st.sampled_from(["7d", "1h", "10m"]))
 def test_restart_reaches_exactly_the_same_numbers(
     arg: tuple[Case, list[int]], lookback: str
 ) -> None:
-    """A restarted engine loads from the horizon on, as the store would give it."""
+    """A restarted engine loads from the horizon on, as the store would give it.
+
+    Repeated ids are re-deliveries here: an id reused with another ts after the
+    first event left the horizon is a documented limit (docs/metrics.md).
+    """
     case, cuts = arg
     config = msgspec.structs.replace(case.config, lookback=lookback)
     running = Engine(config)

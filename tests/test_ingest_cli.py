@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import event_line, run_cli
 from wallboard.simulate import SimOptions, Simulator
-from wallboard.store import db_info
+from wallboard.store import SCHEMA_VERSION, db_info
 
 
 def simulated_file(path: Path, n: int, ids: str = "seq") -> list[str]:
@@ -41,7 +41,7 @@ def test_once_then_info_and_quarantine(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert b"2 events stored, 1 already stored, 1 quarantined" in r.stderr
     info = json.loads(run_cli("db", "info", "--db", str(db), "--json").stdout)
-    assert info["events"] == 2 and info["quarantined"] == 1 and info["schema"] == 1
+    assert info["events"] == 2 and info["quarantined"] == 1 and info["schema"] == SCHEMA_VERSION
     assert info["feeds"] == [{"feed": f"file:{log}", "offset": log.stat().st_size}]
     assert info["first_ts"] == "2026-01-01T10:00:00Z"
     q = run_cli("db", "quarantine", "--db", str(db), "--json")

@@ -2,7 +2,8 @@
 
 The pipeline (feed -> store -> engine) runs as a task beside the App in one
 event loop; when the App exits, what the feed had read is stored before the
-process ends.
+process ends. This process is the single writer, so it also evaluates the
+alert rules once a second and stores their transitions (docs/alerts.md).
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from wallboard.alert_rules import alerts_section, gap_window_text, rules_for
 from wallboard.config import Config, load_config
 from wallboard.errors import UserError
 from wallboard.feeds.lines import Feed
@@ -46,8 +49,16 @@ def load_board_config(args: argparse.Namespace) -> Config:
 
 def make_app(source: Any, args: argparse.Namespace, config: Config) -> Any:
     """The Textual App for these options (imported here: headless commands never load it)."""
+    from wallboard.alert_store import ack_identity
     from wallboard.app import WallboardApp
 
+    extra: dict[str, Any] = {}
+    # Sounds on a new critical alert, once the App takes them (docs/alerts.md).
+    accepted = inspect.signature(WallboardApp.__init__).parameters
+    bell, notify = alerts_section(config).sounds(args.mode)
+    for name, value in (("alert_bell", bell), ("alert_notify", notify)):
+        if name in accepted:
+            extra[name] = value
     try:
         return WallboardApp(
             source,
@@ -59,6 +70,8 @@ def make_app(source: Any, args: argparse.Namespace, config: Config) -> Any:
             stale_after_s=args.stale_after,
             inline=args.inline,
             tz=config.zone(),
+            user=ack_identity(),
+            **extra,
         )
     except ValueError as exc:
         raise UserError(str(exc)) from None
@@ -77,10 +90,14 @@ async def show_live(
 
     ``make_feed`` gets the stored feed offsets, so a file feed resumes.
     """
+    from wallboard.alert_store import AlertMonitor, AlertReader, alert_loop, service_states
     from wallboard.engine.core import Engine
 
+    rules = rules_for(config)
     store = StoreWriter(db_path)
     await store.open()
+    monitor: AlertMonitor | None = None
+    reader: AlertReader | None = None
     try:
         feed = make_feed(await store.checkpoints())
         await feed.start()
@@ -89,21 +106,46 @@ async def show_live(
             before = quarantined_count(db_path)
         else:
             engine, before = Engine(config), 0
-        source = LiveSource(engine, feed.description, quarantined_before=before)
+        monitor = AlertMonitor(db_path, rules, gap_window=gap_window_text(config))
+        reader = AlertReader(db_path)
+        source = LiveSource(engine, feed.description, quarantined_before=before, alerts=reader)
         pipeline = Pipeline(store, adapter=adapter)
         source.attach(pipeline)
         app = make_app(source, args, config)
         task = asyncio.create_task(pipeline.run(feed))
         task.add_done_callback(lambda t: _note_stop(t, source, app))
+        alerts = asyncio.create_task(
+            alert_loop(
+                monitor,
+                source.snapshot,
+                source.status,
+                services=lambda: service_states(engine),
+                after_write=reader.invalidate,
+                on_error=lambda text: _note_alert_error(app, text),
+                paused=source.backlog.busy,
+            )
+        )
         try:
             await app.run_async()
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            for t in (alerts, task):
+                t.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
     finally:
+        if reader is not None:
+            reader.close()
+        if monitor is not None:
+            monitor.close()
         await store.close()
     return 0
+
+
+def _note_alert_error(app: Any, text: str) -> None:
+    """An alert round that fails is shown once; the board and the next rounds go on."""
+    with contextlib.suppress(Exception):
+        app.log.error(text)
+        app.notify(text, severity="error", timeout=30, markup=False)
 
 
 def _note_stop(task: asyncio.Task[None], source: LiveSource, app: Any) -> None:

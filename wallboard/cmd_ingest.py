@@ -2,6 +2,12 @@
 
 Shows live counters with rich on a terminal and plain log lines otherwise.
 Ctrl-C and SIGTERM store what was read, then exit cleanly.
+
+Being the single writer, a following ingest also evaluates the alert rules:
+its engine is restored from the DB at start and fed every stored batch, and
+once a second the rules run against a snapshot and their transitions are
+stored (docs/alerts.md). ``--once`` only stores events: a single evaluation
+could not honour any rule's ``for``, and an import should stay fast.
 """
 
 from __future__ import annotations
@@ -13,11 +19,13 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from wallboard.errors import UserError
 from wallboard.feeds.url import FEED_FORMS, open_feed
 from wallboard.paths import default_db_path
 from wallboard.pipeline import Adapter, Counters, Pipeline
+from wallboard.safe_text import printable
 from wallboard.store import StoreWriter
 
 
@@ -52,6 +60,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="read what the feed holds now (a file: to its current end) and exit",
     )
     p.add_argument("--quiet", action="store_true", help="print only the final summary")
+    p.add_argument("--config", type=Path, default=None, help="config file (TOML): alert rules")
+    p.add_argument(
+        "--no-alerts",
+        action="store_true",
+        help="do not evaluate the alert rules (they are evaluated by default, except --once)",
+    )
 
 
 def make_adapter(fmt: str) -> Adapter | None:
@@ -68,12 +82,20 @@ def run(args: argparse.Namespace) -> int:
     db_path = args.db or default_db_path()
     if args.once and args.feed.startswith(("tcp://", "unix:")):
         raise UserError("--once reads a file or stdin to its end; a socket has no end")
-    return asyncio.run(_ingest(args, db_path))
+    config = None
+    if not args.once and not getattr(args, "no_alerts", False):
+        from wallboard.alert_rules import rules_for
+        from wallboard.config import load_config
+
+        config = load_config(getattr(args, "config", None))
+        rules_for(config)  # a mistake in the rules is reported before anything starts
+    return asyncio.run(_ingest(args, db_path, config))
 
 
-async def _ingest(args: argparse.Namespace, db_path: Path) -> int:
+async def _ingest(args: argparse.Namespace, db_path: Path, config: Any = None) -> int:
     store = StoreWriter(db_path)
     await store.open()
+    monitor = None
     try:
         feed = open_feed(
             args.feed,
@@ -83,6 +105,9 @@ async def _ingest(args: argparse.Namespace, db_path: Path) -> int:
             bind_any=args.listen_any,
         )
         pipeline = Pipeline(store, adapter=make_adapter(args.format))
+        alerts: asyncio.Task[None] | None = None
+        if config is not None:
+            monitor, alerts = _start_alerts(db_path, config, pipeline, args.quiet)
         task = asyncio.current_task()
         assert task is not None
         loop = asyncio.get_running_loop()
@@ -95,9 +120,11 @@ async def _ingest(args: argparse.Namespace, db_path: Path) -> int:
         except asyncio.CancelledError:
             interrupted = True
         finally:
-            reporter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reporter
+            for t in (reporter, alerts):
+                if t is not None:
+                    t.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await t
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
         for note in getattr(feed, "notes", []):
@@ -109,10 +136,79 @@ async def _ingest(args: argparse.Namespace, db_path: Path) -> int:
                 "they will be read once the line is complete",
                 file=sys.stderr,
             )
+        if args.once and not args.quiet and not getattr(args, "no_alerts", False):
+            print(
+                "note: --once stores events only; alert rules are evaluated by a following "
+                "`wallboard ingest` (without --once) or `wallboard run --feed`",
+                file=sys.stderr,
+            )
         print(_summary(pipeline.counters, interrupted), file=sys.stderr)
     finally:
+        if monitor is not None:
+            monitor.close()
         await store.close()
     return 0
+
+
+def _start_alerts(db_path: Path, config: Any, pipeline: Pipeline, quiet: bool) -> tuple[Any, Any]:
+    """The engine (restored from the DB, then fed every stored batch) and the 1 Hz
+    evaluation task, before the feed starts so that no stored batch is missed."""
+    from wallboard.alert_rules import gap_window_text, rules_for
+    from wallboard.alert_store import (
+        AlertMonitor,
+        Backlog,
+        alert_loop,
+        describe_transition,
+        service_states,
+    )
+    from wallboard.engine.core import Engine
+    from wallboard.source import FeedStatus
+    from wallboard.store import quarantined_count
+    from wallboard.timeutil import now_us
+
+    engine = Engine.restore(db_path, now_us(), config)
+    before = quarantined_count(db_path)
+    backlog = Backlog()
+
+    def take(events: list[Any]) -> None:
+        backlog.note(len(events))
+        engine.add_many(events)
+
+    pipeline.on_events = take
+    monitor = AlertMonitor(db_path, rules_for(config), gap_window=gap_window_text(config))
+    counters = pipeline.counters
+
+    def snapshot(now: int) -> Any:
+        engine.quarantined = before + counters.quarantined
+        return engine.snapshot(now)
+
+    def status() -> FeedStatus:
+        return FeedStatus(
+            last_event_received_us=counters.last_event_us,
+            events=counters.events,
+            quarantined=before + counters.quarantined,
+        )
+
+    def show(transitions: list[Any]) -> None:
+        if not quiet:
+            for t in transitions:
+                print(printable(describe_transition(t)), file=sys.stderr, flush=True)
+
+    def error(text: str) -> None:
+        print(printable(text), file=sys.stderr, flush=True)
+
+    task = asyncio.create_task(
+        alert_loop(
+            monitor,
+            snapshot,
+            status,
+            services=lambda: service_states(engine),
+            on_transitions=show,
+            on_error=error,
+            paused=backlog.busy,
+        )
+    )
+    return monitor, task
 
 
 def _summary(c: Counters, interrupted: bool) -> str:

@@ -4,13 +4,22 @@
 pipeline into the store, and every stored batch goes on to the engine.
 :class:`ViewerSource` follows a DB that another process writes, so any
 number of TVs and SSH sessions can share one data set.
+
+Both read the alerts from the database (:class:`~wallboard.alert_store.AlertReader`):
+the writer evaluates the rules and stores every transition, so every screen
+shows the same alerts and the same acknowledgements.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Sequence
+from concurrent.futures import Future
 from pathlib import Path
 
+from wallboard.alert_store import AlertReader, AlertRecord, Backlog, acknowledge
 from wallboard.engine.core import Engine
 from wallboard.engine.snapshot import Snapshot
 from wallboard.events import Event
@@ -19,17 +28,31 @@ from wallboard.source import AlertView, FeedStatus
 from wallboard.store import EventFollower
 from wallboard.timeutil import now_us
 
+log = logging.getLogger(__name__)
+
 
 class LiveSource:
     """Engine fed by this process's own pipeline (feed -> store -> engine)."""
 
-    def __init__(self, engine: Engine, description: str, quarantined_before: int = 0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        description: str,
+        quarantined_before: int = 0,
+        *,
+        alerts: AlertReader | None = None,
+    ) -> None:
         self.engine = engine
         self.description = description
         self.pipeline: Pipeline | None = None
         self.error: str | None = None
         """Why the feed stopped, when it did."""
+        self.ack_error: str | None = None
+        """Why the last acknowledgement could not be stored, if it could not."""
         self._quarantined_before = quarantined_before
+        self._alerts = alerts
+        self.backlog = Backlog()
+        """Whether a backlog is being read (alert rounds wait for it)."""
 
     def attach(self, pipeline: Pipeline) -> None:
         """Take stored events from this pipeline from now on."""
@@ -38,6 +61,7 @@ class LiveSource:
 
     def take(self, events: list[Event]) -> None:
         """Stored events, in storage order, go to the engine."""
+        self.backlog.note(len(events))
         self.engine.add_many(events)
 
     def snapshot(self, now_us: int) -> Snapshot:
@@ -49,11 +73,49 @@ class LiveSource:
         return self.pipeline.counters.quarantined if self.pipeline else 0
 
     def alerts(self) -> Sequence[AlertView]:
-        """No alert rules are evaluated yet (the alerts work is still open)."""
-        return ()
+        """The alerts in force as stored (read at most once a second), newest first."""
+        return self._alerts.active() if self._alerts is not None else ()
 
     def acknowledge(self, alert_id: str, by: str) -> None:
-        """Nothing to acknowledge while no rules run."""
+        """Record an acknowledgement; shown at once, stored in a worker thread.
+
+        This process also runs the store's writer in the same event loop: waiting
+        here for SQLite's write lock could wait on that writer's transaction,
+        which needs the loop to finish. So the write goes to a thread.
+        """
+        reader = self._alerts
+        if reader is None:
+            return
+        reader.mark_acked(alert_id, by)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (tests, scripts): nothing to wait on
+            try:
+                acknowledge(reader.db_path, alert_id, by)
+            except Exception:
+                reader.forget_ack(alert_id)
+                raise
+            reader.invalidate()
+            return
+        future = loop.run_in_executor(None, acknowledge, reader.db_path, alert_id, by)
+        future.add_done_callback(lambda f: self._acked(f, alert_id))
+
+    def alert_history(self, since_us: int | None = None, limit: int = 200) -> list[AlertRecord]:
+        """The last ``limit`` alerts in force at or after ``since_us``, oldest first
+        (the optional hook for a history view)."""
+        return self._alerts.history(since_us, limit=limit) if self._alerts is not None else []
+
+    def _acked(self, future: Future[bool] | asyncio.Future[bool], alert_id: str) -> None:
+        reader = self._alerts
+        if reader is None:
+            return
+        reader.invalidate()
+        with contextlib.suppress(asyncio.CancelledError):
+            exc = future.exception()
+            if exc is not None:
+                self.ack_error = str(exc)
+                reader.forget_ack(alert_id)
+                log.warning("acknowledgement not stored: %s", exc)
 
     def status(self) -> FeedStatus:
         """The feed's health, from the pipeline's counters."""
@@ -78,6 +140,7 @@ class ViewerSource:
         self.engine = engine
         self.db_path = db_path
         self._follower = EventFollower(db_path, after_seq=after_seq)
+        self._alerts = AlertReader(db_path)
         self._events = 0
         self._last_event_us: int | None = None
 
@@ -94,11 +157,25 @@ class ViewerSource:
         return self.engine.snapshot(now_us)
 
     def alerts(self) -> Sequence[AlertView]:
-        """No alert rules are evaluated yet (the alerts work is still open)."""
-        return ()
+        """The alerts the writer stored (read at most once a second), newest first."""
+        return self._alerts.active()
 
     def acknowledge(self, alert_id: str, by: str) -> None:
-        """Nothing to acknowledge while no rules run."""
+        """Record an acknowledgement in the DB: every other screen shows it.
+
+        A viewer opens the DB read-only; this is its one write, on a short
+        read-write connection of its own (docs/alerts.md).
+
+        Raises:
+            UserError: no such alert, or the DB is not writable by this user.
+        """
+        acknowledge(self.db_path, alert_id, by)
+        self._alerts.invalidate()
+
+    def alert_history(self, since_us: int | None = None, limit: int = 200) -> list[AlertRecord]:
+        """The last ``limit`` alerts in force at or after ``since_us``, oldest first
+        (the optional hook for a history view)."""
+        return self._alerts.history(since_us, limit=limit)
 
     def status(self) -> FeedStatus:
         """What this viewer has seen arrive in the DB."""
@@ -110,8 +187,9 @@ class ViewerSource:
         )
 
     def close(self) -> None:
-        """Release the DB connection."""
+        """Release the DB connections."""
         self._follower.close()
+        self._alerts.close()
 
 
 def max_seq(db_path: Path) -> int:

@@ -28,7 +28,7 @@ from wallboard.errors import UserError
 from wallboard.events import Event, parse_event
 from wallboard.timeutil import now_us
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Migration N brings a database from user_version N-1 to N. Append only.
 MIGRATIONS: list[str] = [
@@ -55,6 +55,41 @@ MIGRATIONS: list[str] = [
         file_id    TEXT,              -- device:inode of the file the offset belongs to
         updated_us INTEGER NOT NULL
     );
+    """,
+    # 2: alerts (wallboard/alert_store.py). The single writer inserts and updates
+    # them; any viewer may set acked_* and add an 'acknowledged' event.
+    """
+    CREATE TABLE alerts (
+        id             INTEGER PRIMARY KEY,
+        rule           TEXT    NOT NULL,
+        scope          TEXT    NOT NULL,  -- overall, queue:Q, agent:A, service:S, category:C
+        severity       TEXT    NOT NULL,  -- in force now (when cleared: the last one)
+        peak_severity  TEXT    NOT NULL,  -- the highest it reached
+        raised_at_us   INTEGER NOT NULL,
+        cleared_at_us  INTEGER,           -- NULL while in force
+        acked_at_us    INTEGER,
+        acked_by       TEXT,
+        value          REAL,              -- the latest value
+        threshold      REAL,              -- the level of `severity`
+        worst_value    REAL,              -- the worst value while in force
+        peak_threshold REAL,              -- the level of `peak_severity`
+        unit           TEXT    NOT NULL,  -- share, seconds, count, number
+        message        TEXT    NOT NULL,
+        updated_us     INTEGER NOT NULL
+    );
+    CREATE INDEX alerts_in_force ON alerts (raised_at_us) WHERE cleared_at_us IS NULL;
+    CREATE INDEX alerts_raised ON alerts (raised_at_us);
+    CREATE TABLE alert_events (
+        seq       INTEGER PRIMARY KEY,
+        alert_id  INTEGER NOT NULL REFERENCES alerts (id),
+        at_us     INTEGER NOT NULL,
+        kind      TEXT    NOT NULL,  -- raised, escalated, deescalated, cleared, acknowledged
+        severity  TEXT,
+        value     REAL,
+        threshold REAL,
+        by        TEXT               -- who acknowledged
+    );
+    CREATE INDEX alert_events_alert ON alert_events (alert_id, seq);
     """,
 ]
 

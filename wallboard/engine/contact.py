@@ -8,14 +8,15 @@ the contact is derived again and only the samples that changed are replaced,
 so the figures never depend on arrival order.
 
 Sample tuples start with ``(kind, ts, tag, queue, agent, ...)``; ``tag`` is
-the event id for per-event samples and ``""`` for per-contact ones, so that a
-sample is identified by its value.
+the event id for per-event samples and the contact id for per-contact ones,
+so that a sample is identified by its value.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable
+from sys import intern
 from typing import Any, Final
 
 from wallboard.events import Event
@@ -38,9 +39,11 @@ CODES: Final[dict[str, int]] = {
     "contact.complaint": COMPLAINT,
 }
 
-# Sample kinds (first element of a sample tuple).
+# Sample kinds (first element of a sample tuple). A flag that can flip later
+# (resolved now, sold, FCR) is a sample of its own, so a flip is one addition.
 K_ARRIVAL, K_ANSWER, K_ABANDON, K_REPLY, K_HANDLE, K_RESOLVE = range(6)
 K_ESCALATION, K_COMPLAINT, K_CSAT, K_NPS, K_SALE = range(6, 11)
+K_RESOLVED_ARRIVAL, K_SOLD, K_FCR = range(11, 14)
 
 Record = tuple[int, int, str | None, Any, str]
 """``(ts, code, agent, extra, event id)``; ``extra`` depends on the code."""
@@ -50,13 +53,15 @@ Sample = tuple[Any, ...]
 def record(ev: Event) -> Record:
     """The compact record kept for a contact event (the Event itself is not kept)."""
     t = ev.type
+    agent = intern(ev.agent) if ev.agent is not None else None  # one copy of each name
     if t == "message":
         code = AGENT_MSG if ev.from_ == "agent" else CUSTOMER_MSG
-        return (ev.ts, code, ev.agent, None, ev.id)
+        return (ev.ts, code, agent, None, ev.id)
     code = CODES[t]
     extra: Any = None
     if code == QUEUED:
-        extra = (ev.queue, ev.customer, ev.category)
+        category = intern(ev.category) if ev.category is not None else None
+        extra = (intern(ev.queue), ev.customer, category)  # type: ignore[arg-type]
     elif code == RESOLVED:
         extra = ev.resolved
     elif code == ESCALATED:
@@ -65,7 +70,7 @@ def record(ev: Event) -> Record:
         extra = (ev.csat, ev.nps)
     elif code == SALE:
         extra = ev.amount
-    return (ev.ts, code, ev.agent, extra, ev.id)
+    return (ev.ts, code, agent, extra, ev.id)
 
 
 def _ts(rec: Record) -> int:
@@ -93,7 +98,18 @@ class Targets:
 class Derived:
     """What a contact's events amount to now."""
 
-    __slots__ = ("customer", "queue", "queued_ts", "resolve", "samples", "waiting")
+    __slots__ = (
+        "customer",
+        "ended",
+        "fr_ts",
+        "last_agent",
+        "pending",
+        "queue",
+        "queued_ts",
+        "resolve",
+        "samples",
+        "waiting",
+    )
 
     def __init__(self) -> None:
         self.queue: str | None = None
@@ -106,10 +122,17 @@ class Derived:
         """``(resolution ts, agent, resolution time, clean)``; clean = no reopen,
         transfer or escalation (the repeat-customer half of FCR is the engine's)."""
         self.samples: list[Sample] = []
-        """Every sample but the resolution one (which needs other contacts)."""
+        """Every sample but the resolution ones (which need other contacts)."""
+        # For appending in O(1) (derive_append):
+        self.fr_ts: int | None = None
+        self.pending: int | None = None
+        """ts of the earliest customer message not yet replied to, after the first response."""
+        self.last_agent: str | None = None
+        """The agent of the latest answer or agent message."""
+        self.ended = False
 
 
-def derive(records: list[Record], targets_of: Callable[[str], Targets]) -> Derived:
+def derive(records: list[Record], targets_of: Callable[[str], Targets], cid: str) -> Derived:
     """Apply SPEC section 3's ground rules to one contact's records (ts <= now)."""
     d = Derived()
     first_q: Record | None = None
@@ -131,7 +154,7 @@ def derive(records: list[Record], targets_of: Callable[[str], Targets]) -> Deriv
             last_q = rec
             if customer is None:
                 customer = rec[3][1]
-        elif code == ANSWERED or code == AGENT_MSG:
+        elif code in (ANSWERED, AGENT_MSG):
             resp_ts.append(rec[0])
             resp_agent.append(rec[2])
             block_ts = rec[0]
@@ -148,7 +171,7 @@ def derive(records: list[Record], targets_of: Callable[[str], Targets]) -> Deriv
         elif code == ENDED:
             if first_end < 0:
                 first_end = i
-        elif code == TRANSFERRED or code == ESCALATED:
+        elif code in (TRANSFERRED, ESCALATED):
             dirty = True
         elif code == SALE:
             sold = True
@@ -178,7 +201,11 @@ def derive(records: list[Record], targets_of: Callable[[str], Targets]) -> Deriv
     # Whether the contact is resolved now feeds its arrival sample.
     resolved_rec = records[last_closing] if last_closing >= 0 else None
     resolved = resolved_rec is not None and resolved_rec[1] == RESOLVED and bool(resolved_rec[3])
-    samples.append((K_ARRIVAL, q_ts, "", queue, None, resolved))
+    samples.append((K_ARRIVAL, q_ts, cid, queue, None))
+    if resolved:
+        samples.append((K_RESOLVED_ARRIVAL, q_ts, cid, queue, None))
+    d.last_agent = resp_agent[-1] if resp_agent else None
+    d.ended = first_end >= 0
 
     # First response: the earliest answered / agent message with ts >= queued time.
     fr_index = -1
@@ -187,20 +214,13 @@ def derive(records: list[Record], targets_of: Callable[[str], Targets]) -> Deriv
             fr_index = i
             break
     fr_ts = records[fr_index][0] if fr_index >= 0 else None
+    d.fr_ts = fr_ts
     if fr_ts is not None:
         frt = fr_ts - q_ts
-        samples.append(
-            (
-                K_ANSWER,
-                fr_ts,
-                "",
-                queue,
-                records[fr_index][2],
-                frt,
-                frt <= targets.sl_threshold_us,
-                sold,
-            )
-        )
+        fr_agent = records[fr_index][2]
+        samples.append((K_ANSWER, fr_ts, cid, queue, fr_agent, frt, frt <= targets.sl_threshold_us))
+        if sold:
+            samples.append((K_SOLD, fr_ts, cid, queue, fr_agent))
         # Reply speed: agent messages answering customer messages after the first response.
         pending: int | None = None
         for rec in records[fr_index + 1 :]:
@@ -211,16 +231,19 @@ def derive(records: list[Record], targets_of: Callable[[str], Targets]) -> Deriv
             elif code == AGENT_MSG and pending is not None:
                 samples.append((K_REPLY, rec[0], rec[4], queue, rec[2], rec[0] - pending))
                 pending = None
+        d.pending = pending
 
     if first_abandon >= 0 and not (0 <= fr_index < first_abandon):
         a_ts = records[first_abandon][0]
         waited = a_ts - q_ts
         short = targets.short_abandon_us > 0 and waited <= targets.short_abandon_us
-        samples.append((K_ABANDON, a_ts, "", queue, None, short, waited <= targets.sl_threshold_us))
+        samples.append(
+            (K_ABANDON, a_ts, cid, queue, None, short, waited <= targets.sl_threshold_us)
+        )
 
     if first_end >= 0 and fr_ts is not None:
         e = records[first_end]
-        samples.append((K_HANDLE, e[0], "", queue, e[2] or agent_at(e[0]), e[0] - fr_ts))
+        samples.append((K_HANDLE, e[0], cid, queue, e[2] or agent_at(e[0]), e[0] - fr_ts))
 
     if resolved:
         assert resolved_rec is not None
@@ -249,3 +272,51 @@ def derive(records: list[Record], targets_of: Callable[[str], Targets]) -> Deriv
         elif code == COMPLAINT:
             samples.append((K_COMPLAINT, ts, rec[4], queue, agent))
     return d
+
+
+def derive_append(d: Derived, rec: Record, cid: str) -> tuple[Sample, ...] | None:
+    """The new samples when ``rec`` was appended after every earlier record (strictly
+    later ts) and changes nothing else; None when a full :func:`derive` is needed.
+
+    Covers the bulk of a live feed: messages, endings, ratings and complaints.
+    Updates ``d`` in place.
+    """
+    code = rec[1]
+    if code == CUSTOMER_MSG:
+        if d.fr_ts is not None and d.pending is None:
+            d.pending = rec[0]
+        return ()
+    queue = d.queue
+    if queue is None:  # not known yet: only a complaint counts
+        if code == COMPLAINT:
+            return ((K_COMPLAINT, rec[0], rec[4], None, rec[2]),)
+        return () if code in (AGENT_MSG, ENDED, RATED) else None
+    ts = rec[0]
+    if code == AGENT_MSG:
+        if d.fr_ts is None or d.waiting is not None:
+            return None
+        d.last_agent = rec[2]
+        if d.pending is not None:
+            sample = (K_REPLY, ts, rec[4], queue, rec[2], ts - d.pending)
+            d.pending = None
+            return (sample,)
+        return ()
+    if code == ENDED:
+        if d.ended:
+            return ()
+        d.ended = True
+        if d.fr_ts is None:
+            return ()
+        return ((K_HANDLE, ts, cid, queue, rec[2] or d.last_agent, ts - d.fr_ts),)
+    if code == RATED:
+        csat, nps = rec[3]
+        who = rec[2] or d.last_agent
+        out: list[Sample] = []
+        if csat is not None:
+            out.append((K_CSAT, ts, rec[4], queue, who, csat >= 4))
+        if nps is not None:
+            out.append((K_NPS, ts, rec[4], queue, who, 1 if nps >= 9 else -1 if nps <= 6 else 0))
+        return tuple(out)
+    if code == COMPLAINT:
+        return ((K_COMPLAINT, ts, rec[4], queue, rec[2]),)
+    return None

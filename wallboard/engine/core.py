@@ -15,9 +15,10 @@ stored events from the horizon on rebuilds the same state.
 from __future__ import annotations
 
 import heapq
-from bisect import bisect_left
+from bisect import bisect_left, insort
 from collections.abc import Iterable
 from pathlib import Path
+from sys import intern
 from types import MappingProxyType
 from typing import Any
 
@@ -27,19 +28,34 @@ from wallboard import erlang
 from wallboard.config import TODAY, Config
 from wallboard.engine.contact import (
     K_COMPLAINT,
+    K_FCR,
     K_RESOLVE,
     Derived,
     Record,
     Sample,
     Targets,
     derive,
+    derive_append,
     insert,
     record,
 )
-from wallboard.engine.figures import EMPTY, agent_figures, queue_figures
-from wallboard.engine.snapshot import SlSettings, Snapshot, Staffing, WindowFigures
+from wallboard.engine.figures import agent_figures, queue_figures
+from wallboard.engine.snapshot import (
+    AgentsView,
+    SlSettings,
+    Snapshot,
+    Staffing,
+    WindowFigures,
+)
 from wallboard.engine.timeline import Timeline, agent_weights, service_weights
-from wallboard.engine.windows import Window
+from wallboard.engine.windows import (
+    ARRIVALS,
+    EMPTY,
+    HANDLE_N,
+    HANDLE_SUM,
+    Window,
+    Windows,
+)
 from wallboard.events import Event
 from wallboard.timeutil import US, local_midnight_us
 
@@ -84,11 +100,22 @@ class Engine:
         self._lookback = cfg.lookback_us()
         self._fcr_us = cfg.fcr_us()
         self._gap_threshold = cfg.gap_threshold
-        self._windows: list[Window] = [Window(n, length) for n, length in cfg.window_specs()]
-        self._hidden: list[Window] = []
-        self._staffing_window = self._window_of(_HOUR)
-        self._gap_window = self._window_of(cfg.gap_window_us())
-        self._all_windows = self._windows + self._hidden
+        specs: list[tuple[str, int | None, bool]] = [(n, ln, False) for n, ln in cfg.window_specs()]
+        lengths = [ln for _, ln, _ in specs]
+        for length in (_HOUR, cfg.gap_window_us()):  # staffing; product gaps
+            if length not in lengths:
+                specs.append((f"_{length}", length, True))
+                lengths.append(length)
+        self._win = Windows(specs)
+        self._windows = [w for w in self._win.list if not w.hidden]
+        self._staffing_window = self._win.list[lengths.index(_HOUR)]
+        self._gap_window = self._win.list[lengths.index(cfg.gap_window_us())]
+        self._win.enable_detail(self._staffing_window)
+        self._win.enable_detail(self._gap_window)
+        # Figures already built from unchanged sums, per window index.
+        self._cache_overall: list[dict[str, Any] | None] = [None] * self._win.n
+        self._cache_queues: list[dict[str, dict[str, Any]]] = [{} for _ in self._win.list]
+        self._cache_agents: list[dict[str, dict[str, Any]]] = [{} for _ in self._win.list]
         self._team_of_queue = cfg.team_queues()
         self._team_of_agent = {a: t.name or tid for tid, t in cfg.teams.items() for a in t.agents}
         self._contact_targets: dict[str, Targets] = {}
@@ -107,14 +134,20 @@ class Engine:
         self._contacts: dict[str, _Contact] = {}
         self._evict_heap: list[tuple[int, str]] = []
         self._waiting: dict[str, SortedList] = {}  # queue -> (since, contact)
-        self._waiting_all: SortedList = SortedList()
-        self._cust_queued: dict[str, SortedList] = {}  # customer -> (queued ts, contact)
-        self._cust_resolved: dict[str, SortedList] = {}  # customer -> (resolution ts, contact)
+        # customer -> sorted [(queued ts, contact)] and [(resolution ts, contact)]
+        self._cust_queued: dict[str, list[tuple[int, str]]] = {}
+        self._cust_resolved: dict[str, list[tuple[int, str]]] = {}
         self._agents: dict[str, int] = {}  # agent -> latest ts of an event naming it
         self._queues: dict[str, int] = {}  # queue -> latest ts of a contact.queued naming it
         self._agent_lines: dict[str, Timeline] = {}
         self._services: dict[str, Timeline] = {}
         self._label_cache: dict[str, tuple[str | None, str | None]] = {}
+        self._labels_key: tuple[int, int] | None = None  # (label changes, agents) when built
+        self._labels_changed = 0
+        self._labels_built: tuple[Any, Any] = ({}, {})
+        self._infos: dict[tuple[str | None, str | None], tuple[str | None, str | None]] = {}
+        self._empty_agent = agent_figures(EMPTY)
+        self._midnight_integrals: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {}
 
         self.quarantined = 0
         """Lines refused upstream; the caller sets it, the snapshot carries it."""
@@ -122,17 +155,6 @@ class Engine:
         """Events ignored because their id was already seen."""
         self.too_old = 0
         """Events ignored because their ts is before the horizon."""
-
-    def _window_of(self, length: int) -> Window:
-        """The window of that length, added hidden when none is configured."""
-        for w in self._windows + self._hidden:
-            if w.length == length:
-                break
-        else:
-            w = Window(f"_{length}", length, hidden=True)
-            self._hidden.append(w)
-        w.enable_detail()
-        return w
 
     # ------------------------------------------------------------------ input
 
@@ -177,9 +199,13 @@ class Engine:
             line = self._agent_lines.get(ev.agent)  # type: ignore[arg-type]
             if line is None:
                 line = self._agent_lines[ev.agent] = Timeline()  # type: ignore[index]
-            info = (ev.name, ev.team) if ev.name is not None or ev.team is not None else None
-            line.insert(ts, ev.state, agent_weights(ev.state), info)  # type: ignore[arg-type]
-            self._label_cache.pop(ev.agent, None)  # type: ignore[arg-type]
+            info = None
+            if ev.name is not None or ev.team is not None:
+                info = self._infos.setdefault((ev.name, ev.team), (ev.name, ev.team))
+            line.insert(ts, intern(ev.state), agent_weights(ev.state), info)  # type: ignore[arg-type]
+            if info is not None or ev.agent not in self._label_cache:
+                self._label_cache.pop(ev.agent, None)  # type: ignore[arg-type]
+                self._labels_changed += 1
             return
         if t == "service.status":
             line = self._services.get(ev.service)  # type: ignore[arg-type]
@@ -189,9 +215,7 @@ class Engine:
             return
         cid = ev.contact
         if cid is None:  # a complaint about an agent, naming no contact
-            sample = (K_COMPLAINT, ts, ev.id, None, ev.agent)
-            for w in self._all_windows:
-                w.add(sample)
+            self._win.add((K_COMPLAINT, ts, ev.id, None, ev.agent))
             return
         if t == "contact.queued" and self._queues.get(ev.queue, _NEVER) < ts:  # type: ignore[arg-type]
             self._queues[ev.queue] = ts  # type: ignore[index]
@@ -202,7 +226,23 @@ class Engine:
         elif ts < c.heap_min:
             c.heap_min = ts
             heapq.heappush(self._evict_heap, (ts, cid))
-        insert(c.records, record(ev))
+        rec = record(ev)
+        records = c.records
+        if records and ts > records[-1][0]:
+            records.append(rec)
+            new = derive_append(c.derived, rec, cid)
+            if new is not None:  # the common case: nothing before it changes
+                if new:
+                    samples = c.samples
+                    aliased = samples is c.derived.samples
+                    for sample in new:
+                        self._win.add(sample)
+                        samples.append(sample)
+                        if not aliased:
+                            c.derived.samples.append(sample)
+                return
+        else:
+            insert(records, rec)
         self._refresh(cid, c)
 
     # --------------------------------------------------------------- contacts
@@ -217,42 +257,48 @@ class Engine:
     def _refresh(self, cid: str, c: _Contact) -> None:
         """Derive a changed contact again and replace what changed."""
         old = c.derived
-        d = derive(c.records, self._targets_of) if c.records else _NOTHING
+        d = derive(c.records, self._targets_of, cid) if c.records else _NOTHING
         c.derived = d
         if old.waiting != d.waiting:
             if old.waiting is not None:
                 self._waiting[old.waiting[0]].remove((old.waiting[1], cid))
-                self._waiting_all.remove((old.waiting[1], cid))
             if d.waiting is not None:
-                self._waiting.setdefault(d.waiting[0], SortedList()).add((d.waiting[1], cid))
-                self._waiting_all.add((d.waiting[1], cid))
+                wl = self._waiting.get(d.waiting[0])
+                if wl is None:
+                    wl = self._waiting[d.waiting[0]] = SortedList()
+                wl.add((d.waiting[1], cid))
         affected: set[str] = set()
         if old.customer != d.customer or old.queued_ts != d.queued_ts:
             if old.customer is not None:
                 self._cust_queued[old.customer].remove((old.queued_ts, cid))
+                if not self._cust_queued[old.customer]:
+                    del self._cust_queued[old.customer]
                 self._repeat_affected(old.customer, old.queued_ts, affected)  # type: ignore[arg-type]
             if d.customer is not None:
-                self._cust_queued.setdefault(d.customer, SortedList()).add((d.queued_ts, cid))
+                insort(self._cust_queued.setdefault(d.customer, []), (d.queued_ts, cid))
                 self._repeat_affected(d.customer, d.queued_ts, affected)  # type: ignore[arg-type]
         old_r = (old.customer, old.resolve[0]) if old.resolve else None
         new_r = (d.customer, d.resolve[0]) if d.resolve else None
         if old_r != new_r:
             if old_r is not None and old_r[0] is not None:
                 self._cust_resolved[old_r[0]].remove((old_r[1], cid))
+                if not self._cust_resolved[old_r[0]]:
+                    del self._cust_resolved[old_r[0]]
             if new_r is not None and new_r[0] is not None:
-                self._cust_resolved.setdefault(new_r[0], SortedList()).add((new_r[1], cid))
+                insort(self._cust_resolved.setdefault(new_r[0], []), (new_r[1], cid))
         self._emit(cid, c)
         affected.discard(cid)
         for other in affected:
             self._emit(other, self._contacts[other])
 
     def _repeat_affected(self, customer: str, queued_ts: int, out: set[str]) -> None:
-        """Contacts whose FCR may change when ``customer`` gets or loses a contact at ``queued_ts``."""
+        """Contacts whose FCR may change when ``customer`` gains or loses ``queued_ts``."""
         resolved = self._cust_resolved.get(customer)
         if resolved:
-            lo = queued_ts - self._fcr_us
-            for _, other in resolved.irange((lo,), (queued_ts,), inclusive=(True, False)):
-                out.add(other)
+            k = bisect_left(resolved, (queued_ts - self._fcr_us,))
+            while k < len(resolved) and resolved[k][0] < queued_ts:
+                out.add(resolved[k][1])
+                k += 1
 
     def _is_repeat(self, customer: str | None, r_ts: int, cid: str) -> bool:
         """Whether the customer has another contact queued in (r_ts, r_ts + fcr_days]."""
@@ -262,44 +308,43 @@ class Engine:
         if not queued:
             return False
         hi = r_ts + self._fcr_us
-        return any(
-            other != cid
-            for _, other in queued.irange((r_ts + 1,), (hi + 1,), inclusive=(True, False))
-        )
+        k = bisect_left(queued, (r_ts + 1,))
+        while k < len(queued) and queued[k][0] <= hi:
+            if queued[k][1] != cid:
+                return True
+            k += 1
+        return False
 
     def _emit(self, cid: str, c: _Contact) -> None:
         d = c.derived
         new = d.samples
         if d.resolve is not None:
             r_ts, agent, value, clean = d.resolve
-            fcr = clean and not self._is_repeat(d.customer, r_ts, cid)
-            new = [*new, (K_RESOLVE, r_ts, "", d.queue, agent, value, fcr)]
+            new = [*new, (K_RESOLVE, r_ts, cid, d.queue, agent, value)]
+            if clean and not self._is_repeat(d.customer, r_ts, cid):
+                new.append((K_FCR, r_ts, cid, d.queue, agent))
         old = c.samples
         if old == new:
             return
-        windows = self._all_windows
         if old:
             new_set = set(new)
             old_set = set(old)
             for s in old:
                 if s not in new_set:
-                    for w in windows:
-                        w.remove(s)
+                    self._win.remove(s)
             for s in new:
                 if s not in old_set:
-                    for w in windows:
-                        w.add(s)
+                    self._win.add(s)
         else:
             for s in new:
-                for w in windows:
-                    w.add(s)
+                self._win.add(s)
         c.samples = new
 
     # ------------------------------------------------------------- the clock
 
     def horizon_us(self, now_us: int) -> int:
         """The earliest ts the engine needs at ``now_us``: what a restart loads."""
-        los = [self._lo(w, now_us) for w in self._all_windows]
+        los = [self._lo(w, now_us) for w in self._win.list]
         return min(los) - self._lookback
 
     def _lo(self, w: Window, now_us: int) -> int:
@@ -330,13 +375,8 @@ class Engine:
             self._next_midnight = local_midnight_us(self._midnight + 25 * _HOUR, self._zone)
             if self._next_midnight <= now_us:  # a zone that skipped a whole day
                 self._next_midnight = now_us + 1
-        for w in self._all_windows:
-            if w.length is None:
-                if w.lo != self._midnight:
-                    w.reset(self._midnight)
-            else:
-                w.slide(now_us - w.length + 1)
-        horizon = min(w.lo for w in self._all_windows) - self._lookback
+        self._win.move(now_us, self._midnight)
+        horizon = min(w.lo for w in self._win.list) - self._lookback
         if horizon > self._horizon:
             self._horizon = horizon
             self._evict(horizon)
@@ -367,10 +407,12 @@ class Engine:
         for registry in (self._agents, self._queues):
             for name in [n for n, t in registry.items() if t < horizon]:
                 del registry[name]
+                self._labels_changed += 1
         for lines in (self._agent_lines, self._services):
             for name, line in list(lines.items()):
                 if line.trim(horizon):
                     self._label_cache.pop(name, None)
+                    self._labels_changed += 1
                     if not line.ts:
                         del lines[name]
         for b in [b for b in self._id_buckets if (b + 1) * _ID_BUCKET <= horizon]:
@@ -406,36 +448,49 @@ class Engine:
         for q in queues:
             wl = waiting.get(q)
             queue_now[q] = (len(wl), (now - wl[0][0]) / US) if wl else (0, None)
+        heads = [wl[0][0] for wl in waiting.values() if wl]
         overall_now = (
-            len(self._waiting_all),
-            (now - self._waiting_all[0][0]) / US if self._waiting_all else None,
+            sum(len(wl) for wl in waiting.values()),
+            (now - min(heads)) / US if heads else None,
         )
-        agent_now: dict[str, tuple[Timeline | None, str | None, int | None, int, int]] = {}
+        agent_states: dict[str, tuple[str | None, int | None]] = {}
+        lines_now: dict[str, tuple[Timeline, int, int]] = {}
         for a in agents:
             line = lines.get(a)
             if line is None:
-                agent_now[a] = (None, None, None, 0, 0)
+                agent_states[a] = (None, None)
             else:
-                st = line.state_since()
-                num, den = line.integrals(now)
-                agent_now[a] = (line, st[0] if st else None, st[1] if st else None, num, den)
+                agent_states[a] = line.state_since() or (None, None)
+                lines_now[a] = (line, *line.integrals(now))
 
+        win = self._win
+        for i in range(win.n):
+            cq, ca = self._cache_queues[i], self._cache_agents[i]
+            for q in win.dirty_queues:
+                cq.pop(q, None)
+            for a in win.dirty_agents:
+                ca.pop(a, None)
+            if win.dirty_overall:
+                self._cache_overall[i] = None
+        win.dirty_queues.clear()
+        win.dirty_agents.clear()
+        win.dirty_overall = False
         windows: dict[str, WindowFigures] = {}
         for w in self._windows:
             start = w.lo if w.length is None else now - w.length
             windows[w.name] = self._window_figures(
-                w, start, queues, agents, queue_now, overall_now, agent_now
+                w, start, queues, queue_now, overall_now, agent_states, lines_now
             )
         return Snapshot(
             at_us=now,
             sl_formula=self._formula,
             windows=MappingProxyType(windows),
             quarantined=self.quarantined,
-            staffing=MappingProxyType(self._staffing(queues, agent_now, now)),
+            staffing=MappingProxyType(self._staffing(queues, agent_states)),
             queue_sl=MappingProxyType({q: self._sl_settings(q) for q in queues}),
             gaps=MappingProxyType(self._gaps()),
-            agent_names=MappingProxyType(self._names(agents)),
-            agent_teams=MappingProxyType(self._teams(agents)),
+            agent_names=self._agent_labels(agents)[0],
+            agent_teams=self._agent_labels(agents)[1],
             queue_names=MappingProxyType(
                 {q: qc.name for q, qc in self.config.queues.items() if qc.name}
             ),
@@ -446,55 +501,54 @@ class Engine:
         w: Window,
         start: int,
         queues: list[str],
-        agents: list[str],
         queue_now: dict[str, tuple[int, float | None]],
         overall_now: tuple[int, float | None],
-        agent_now: dict[str, tuple[Timeline | None, str | None, int | None, int, int]],
+        agent_states: dict[str, tuple[str | None, int | None]],
+        lines_now: dict[str, tuple[Timeline, int, int]],
     ) -> WindowFigures:
-        if w.dirty_overall or w.cache_overall is None:
-            w.cache_overall = queue_figures(w.overall, self._formula)
-            w.dirty_overall = False
-        overall = dict(w.cache_overall)
+        i = w.index
+        win = self._win
+        cache_overall = self._cache_overall[i]
+        if cache_overall is None:
+            cache_overall = self._cache_overall[i] = queue_figures(win.overall[i], self._formula)
+        overall = dict(cache_overall)
         overall["waiting"], overall["longest_wait"] = overall_now
 
-        cache_q = w.cache_queues
-        for q in w.dirty_queues:
-            cache_q.pop(q, None)
-        w.dirty_queues.clear()
+        cache_q = self._cache_queues[i]
+        queue_stats = win.queues
         queue_figs: dict[str, dict[str, Any]] = {}
         for q in queues:
             cached = cache_q.get(q)
             if cached is None:
-                cached = cache_q[q] = queue_figures(
-                    w.queues.get(q, EMPTY), self._sl_settings(q).sl_formula
-                )
+                st = queue_stats[q][i] if q in queue_stats else EMPTY
+                cached = cache_q[q] = queue_figures(st, self._sl_settings(q).sl_formula)
             fig = dict(cached)
             fig["waiting"], fig["longest_wait"] = queue_now[q]
             queue_figs[q] = fig
 
-        cache_a = w.cache_agents
-        for a in w.dirty_agents:
-            cache_a.pop(a, None)
-        w.dirty_agents.clear()
-        agent_figs: dict[str, dict[str, Any]] = {}
+        cache_a = self._cache_agents[i]
+        agent_stats = win.agents
+        for a in agent_stats:  # agents whose sums changed since the last snapshot
+            if a not in cache_a:
+                cache_a[a] = agent_figures(agent_stats[a][i])
+        occupancy: dict[str, float | None] = {}
         busy_total = on_total = 0
-        for a in agents:
-            cached = cache_a.get(a)
-            if cached is None:
-                cached = cache_a[a] = agent_figures(w.agents.get(a, EMPTY))
-            fig = dict(cached)
-            line, state, since, num, den = agent_now[a]
-            if line is not None:
-                num0, den0 = line.integrals(start)
-                busy, on = num - num0, den - den0
-                busy_total += busy
-                on_total += on
-                fig["occupancy"] = busy / on if on else None
+        fixed = w.length is None  # today: the integrals at midnight are cached
+        start_cache = self._midnight_integrals
+        for a, (line, num, den) in lines_now.items():
+            if fixed:
+                key = (line.version, start)
+                hit = start_cache.get(a)
+                if hit is None or hit[0] != key:
+                    hit = start_cache[a] = (key, line.integrals(start))
+                num0, den0 = hit[1]
             else:
-                fig["occupancy"] = None
-            fig["state"] = state
-            fig["state_since"] = since
-            agent_figs[a] = fig
+                num0, den0 = line.integrals(start)
+            busy, on = num - num0, den - den0
+            busy_total += busy
+            on_total += on
+            occupancy[a] = busy / on if on else None
+        agents_view = AgentsView(dict(cache_a), self._empty_agent, occupancy, agent_states)
         overall["occupancy"] = busy_total / on_total if on_total else None
 
         services: dict[str, dict[str, Any]] = {}
@@ -508,7 +562,7 @@ class Engine:
             start_us=start,
             overall=overall,
             queues=MappingProxyType(queue_figs),
-            agents=MappingProxyType(agent_figs),
+            agents=agents_view,
             services=MappingProxyType(services),
         )
 
@@ -524,21 +578,21 @@ class Engine:
     def _staffing(
         self,
         queues: list[str],
-        agent_now: dict[str, tuple[Timeline | None, str | None, int | None, int, int]],
-        now: int,
+        agent_states: dict[str, tuple[str | None, int | None]],
     ) -> dict[str, Staffing]:
         w = self._staffing_window
-        assert w.queue_agents is not None
+        queue_agents = self._win.queue_agents[w.index]
+        assert queue_agents is not None
         hours = (w.length or _HOUR) / _HOUR
         out: dict[str, Staffing] = {}
         for q in queues:
-            st = w.queues.get(q, EMPTY)
-            serving = set(w.queue_agents.get(q, ())) | self._team_of_queue.get(q, set())
+            st = self._win.queues[q][w.index] if q in self._win.queues else EMPTY
+            serving = set(queue_agents.get(q, ())) | self._team_of_queue.get(q, set())
             logged_in = sum(
-                1 for a in serving if a in agent_now and agent_now[a][1] not in (None, "offline")
+                1 for a in serving if agent_states.get(a, (None,))[0] not in (None, "offline")
             )
-            rate = st.arrivals / hours
-            aht = st.handle_sum / st.handle_n / US if st.handle_n else None
+            rate = st[ARRIVALS] / hours
+            aht = st[HANDLE_SUM] / st[HANDLE_N] / US if st[HANDLE_N] else None
             settings = self._sl_settings(q)
             if aht is None or aht <= 0:
                 traffic = 0.0 if rate == 0 else None
@@ -562,7 +616,7 @@ class Engine:
         return out
 
     def _gaps(self) -> dict[str, int]:
-        cats = self._gap_window.categories
+        cats = self._win.categories[self._gap_window.index]
         assert cats is not None
         return {c: n for c, n in cats.items() if n >= self._gap_threshold}
 
@@ -572,6 +626,17 @@ class Engine:
             line = self._agent_lines.get(agent)
             label = self._label_cache[agent] = line.latest_info() if line else (None, None)
         return label
+
+    def _agent_labels(self, agents: list[str]) -> tuple[Any, Any]:
+        """Names and teams, rebuilt only when an agent or a label changed."""
+        key = (self._labels_changed, len(agents))
+        if key != self._labels_key:
+            self._labels_key = key
+            self._labels_built = (
+                MappingProxyType(self._names(agents)),
+                MappingProxyType(self._teams(agents)),
+            )
+        return self._labels_built
 
     def _names(self, agents: list[str]) -> dict[str, str]:
         configured = self.config.agents

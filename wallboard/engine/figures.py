@@ -8,7 +8,36 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from wallboard.engine.windows import Stats
+from wallboard.engine.windows import (
+    ABANDONED,
+    ABANDONED_WITHIN,
+    ANSWERED,
+    ANSWERED_WITHIN,
+    ARRIVALS,
+    ART_N,
+    ART_SUM,
+    COMPLAINTS,
+    CSAT_GOOD,
+    CSAT_N,
+    ESCALATIONS,
+    FCR_N,
+    FR_SUM,
+    FR_VALUES,
+    HANDLE_N,
+    HANDLE_SUM,
+    NPS_DET,
+    NPS_N,
+    NPS_PRO,
+    REPLY_N,
+    REPLY_SUM,
+    REPLY_VALUES,
+    RESOLVED_ARRIVALS,
+    SALES,
+    SALES_AMOUNT,
+    SHORT_ABANDONED,
+    SOLD,
+    Stats,
+)
 from wallboard.timeutil import US
 
 QUEUE_KEYS: Final = (
@@ -95,74 +124,78 @@ def percentile(values: Any, p: int) -> float | None:
 
 def service_level(st: Stats, formula: str) -> float | None:
     """The SL under one of the formulas of ``wallboard.config.SL_FORMULAS``."""
+    within, answered, abandoned = st[ANSWERED_WITHIN], st[ANSWERED], st[ABANDONED]
     if formula == "answered":
-        return _ratio(st.answered_within, st.answered)
+        return _ratio(within, answered)
     if formula == "abandons_good":
-        return _ratio(st.answered_within + st.abandoned_within, st.answered + st.abandoned)
+        return _ratio(within + st[ABANDONED_WITHIN], answered + abandoned)
     if formula == "abandons_ignored":
-        return _ratio(st.answered_within, st.answered + st.abandoned - st.abandoned_within)
-    return _ratio(st.answered_within, st.answered + st.abandoned - st.short_abandoned)
+        return _ratio(within, answered + abandoned - st[ABANDONED_WITHIN])
+    return _ratio(within, answered + abandoned - st[SHORT_ABANDONED])
 
 
 def queue_figures(st: Stats, formula: str) -> dict[str, Any]:
     """The windowed keys of an overall or queue scope (``waiting``... are added later)."""
-    answered = st.answered
+    answered = st[ANSWERED]
+    abandoned = st[ABANDONED]
+    fr = st[FR_VALUES]
+    reply = st[REPLY_VALUES]
+    nps_n = st[NPS_N]
     return {
-        "arrivals": st.arrivals,
+        "arrivals": st[ARRIVALS],
         "answered": answered,
-        "abandoned": st.abandoned,
-        "short_abandoned": st.short_abandoned,
-        "answered_within": st.answered_within,
+        "abandoned": abandoned,
+        "short_abandoned": st[SHORT_ABANDONED],
+        "answered_within": st[ANSWERED_WITHIN],
         "service_level": service_level(st, formula),
-        "asa": _seconds(st.fr_sum, answered),
-        "first_response_p50": percentile(st.fr_vals, 50),
-        "first_response_p90": percentile(st.fr_vals, 90),
-        "reply_speed_mean": _seconds(st.reply_sum, len(st.reply_vals)),
-        "reply_speed_p90": percentile(st.reply_vals, 90),
+        "asa": _seconds(st[FR_SUM], answered),
+        "first_response_p50": percentile(fr, 50),
+        "first_response_p90": percentile(fr, 90),
+        "reply_speed_mean": _seconds(st[REPLY_SUM], st[REPLY_N]),
+        "reply_speed_p90": percentile(reply, 90),
         "waiting": 0,
         "longest_wait": None,
-        "abandonment_rate": _ratio(st.abandoned, answered + st.abandoned),
+        "abandonment_rate": _ratio(abandoned, answered + abandoned),
         "handled": answered,
-        "aht": _seconds(st.handle_sum, st.handle_n),
-        "art": _seconds(st.art_sum, st.art_n),
-        "resolution_rate": _ratio(st.resolved_arrivals, st.arrivals),
-        "fcr": _ratio(st.fcr_n, st.art_n),
-        "escalations": st.escalations,
-        "escalation_rate": _ratio(st.escalations, answered),
-        "complaints": st.complaints,
-        "csat": _ratio(st.csat_good, st.csat_n),
-        "nps": 100 * (st.nps_pro - st.nps_det) / st.nps_n if st.nps_n else None,
-        "sales": st.sales,
-        "sales_amount": float(st.sales_amount),
-        "sales_conversion": _ratio(st.sold, answered),
+        "aht": _seconds(st[HANDLE_SUM], st[HANDLE_N]),
+        "art": _seconds(st[ART_SUM], st[ART_N]),
+        "resolution_rate": _ratio(st[RESOLVED_ARRIVALS], st[ARRIVALS]),
+        "fcr": _ratio(st[FCR_N], st[ART_N]),
+        "escalations": st[ESCALATIONS],
+        "escalation_rate": _ratio(st[ESCALATIONS], answered),
+        "complaints": st[COMPLAINTS],
+        "csat": _ratio(st[CSAT_GOOD], st[CSAT_N]),
+        "nps": 100 * (st[NPS_PRO] - st[NPS_DET]) / nps_n if nps_n else None,
+        "sales": st[SALES],
+        "sales_amount": float(st[SALES_AMOUNT]),
+        "sales_conversion": _ratio(st[SOLD], answered),
     }
 
 
 def agent_figures(st: Stats) -> dict[str, Any]:
     """The windowed keys of an agent (``occupancy``, ``state``... are added later)."""
-    answered = st.answered
+    answered = st[ANSWERED]
+    fr = sorted(st[FR_VALUES])  # an agent's few values, sorted only when they changed
+    reply = sorted(st[REPLY_VALUES])
+    nps_n = st[NPS_N]
     return {
         "answered": answered,
         "handled": answered,
-        "answered_within": st.answered_within,
-        "asa": _seconds(st.fr_sum, answered),
-        "first_response_p50": percentile(st.fr_vals, 50),
-        "first_response_p90": percentile(st.fr_vals, 90),
-        "reply_speed_mean": _seconds(st.reply_sum, len(st.reply_vals)),
-        "reply_speed_p90": percentile(st.reply_vals, 90),
-        "aht": _seconds(st.handle_sum, st.handle_n),
-        "art": _seconds(st.art_sum, st.art_n),
-        "fcr": _ratio(st.fcr_n, st.art_n),
-        "escalations": st.escalations,
-        "escalation_rate": _ratio(st.escalations, answered),
-        "complaints": st.complaints,
-        "csat": _ratio(st.csat_good, st.csat_n),
-        "nps": 100 * (st.nps_pro - st.nps_det) / st.nps_n if st.nps_n else None,
-        "sales": st.sales,
-        "sales_amount": float(st.sales_amount),
-        "sales_conversion": _ratio(st.sold, answered),
+        "answered_within": st[ANSWERED_WITHIN],
+        "asa": _seconds(st[FR_SUM], answered),
+        "first_response_p50": percentile(fr, 50),
+        "first_response_p90": percentile(fr, 90),
+        "reply_speed_mean": _seconds(st[REPLY_SUM], st[REPLY_N]),
+        "reply_speed_p90": percentile(reply, 90),
+        "aht": _seconds(st[HANDLE_SUM], st[HANDLE_N]),
+        "art": _seconds(st[ART_SUM], st[ART_N]),
+        "fcr": _ratio(st[FCR_N], st[ART_N]),
+        "escalations": st[ESCALATIONS],
+        "escalation_rate": _ratio(st[ESCALATIONS], answered),
+        "complaints": st[COMPLAINTS],
+        "csat": _ratio(st[CSAT_GOOD], st[CSAT_N]),
+        "nps": 100 * (st[NPS_PRO] - st[NPS_DET]) / nps_n if nps_n else None,
+        "sales": st[SALES],
+        "sales_amount": float(st[SALES_AMOUNT]),
+        "sales_conversion": _ratio(st[SOLD], answered),
     }
-
-
-EMPTY: Final = Stats()
-"""The sums of a scope with nothing in a window (never mutated)."""

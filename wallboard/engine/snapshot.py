@@ -7,12 +7,89 @@ mean with an empty denominator is ``None`` (shown as a dash, never 0).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 Figures = Mapping[str, Any]
 """SPEC section 3 key -> value (int, float, str or None)."""
+
+
+class AgentFigures(Mapping[str, Any]):
+    """One agent's figures in one window: the windowed ones (shared with other
+    snapshots, never mutated) and the "now" ones captured at the snapshot.
+
+    A read-only mapping, cheaper to build for thousands of agents than a dict.
+    """
+
+    __slots__ = ("_base", "_now")
+
+    def __init__(
+        self,
+        base: Mapping[str, Any],
+        occupancy: float | None,
+        state: str | None,
+        state_since: int | None,
+    ) -> None:
+        self._base = base
+        self._now = (occupancy, state, state_since)
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "occupancy":
+            return self._now[0]
+        if key == "state":
+            return self._now[1]
+        if key == "state_since":
+            return self._now[2]
+        return self._base[key]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._base
+        yield from ("occupancy", "state", "state_since")
+
+    def __len__(self) -> int:
+        return len(self._base) + 3
+
+    def __repr__(self) -> str:
+        return f"AgentFigures({dict(self)!r})"
+
+
+class AgentsView(Mapping[str, AgentFigures]):
+    """Every agent's figures in one window, built on access from captured values.
+
+    Holds a copy of the windowed figures by agent (themselves never mutated),
+    the occupancy computed for this window and the agents' "now" values, so
+    it is a value; an agent's :class:`AgentFigures` is made when read.
+    """
+
+    __slots__ = ("_bases", "_empty", "_now", "_occupancy")
+
+    def __init__(
+        self,
+        bases: dict[str, Mapping[str, Any]],
+        empty: Mapping[str, Any],
+        occupancy: dict[str, float | None],
+        now: Mapping[str, tuple[str | None, int | None]],
+    ) -> None:
+        self._bases = bases
+        self._empty = empty
+        self._occupancy = occupancy
+        self._now = now
+
+    def __getitem__(self, agent: str) -> AgentFigures:
+        state, since = self._now[agent]
+        return AgentFigures(
+            self._bases.get(agent, self._empty), self._occupancy.get(agent), state, since
+        )
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._now)
+
+    def __len__(self) -> int:
+        return len(self._now)
+
+    def __contains__(self, agent: object) -> bool:
+        return agent in self._now
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ _AGENT_WEIGHTS: Final[dict[str, tuple[int, int]]] = {
 class Timeline:
     """State changes with running integrals ``num`` and ``den`` (microseconds)."""
 
-    __slots__ = ("_den", "_num", "cum_den", "cum_num", "info", "states", "ts")
+    __slots__ = ("_den", "_num", "cum_den", "cum_num", "info", "states", "ts", "version")
 
     def __init__(self) -> None:
         self.ts: list[int] = []
@@ -35,6 +35,8 @@ class Timeline:
         self._den: list[int] = []
         self.cum_num: list[int] = []  # integral from ts[0] to ts[i]
         self.cum_den: list[int] = []
+        self.version = 0
+        """Changes on every insert or trim (for caches of integrals)."""
 
     def insert(
         self,
@@ -54,6 +56,7 @@ class Timeline:
         self.cum_num.insert(i, 0)
         self.cum_den.insert(i, 0)
         self._recompute(i)
+        self.version += 1
 
     def _recompute(self, start: int) -> None:
         times, num, den, cn, cd = self.ts, self._num, self._den, self.cum_num, self.cum_den
@@ -75,6 +78,7 @@ class Timeline:
         del self.cum_num[:k]
         del self.cum_den[:k]
         self._recompute(0)
+        self.version += 1
         return True
 
     def integrals(self, t: int) -> tuple[int, int]:

@@ -1,12 +1,13 @@
-"""Windows: running totals of the samples whose ts falls in each window.
+"""Windows: running sums of the samples whose ts falls in each window.
 
-A window keeps, per scope (overall, each queue, each agent), a :class:`Stats`
-of the samples in it. A sample enters every window its ts is in when it is
-emitted, leaves when it is retracted (a late event changed its contact), and
-leaves a sliding window when the window's start passes it (a heap ordered by
-ts); ``today`` empties at local midnight. Each sample enters and leaves each
-window once, so an event costs O(windows * log n) and reading a window's
-figures costs nothing but the figures.
+A window keeps, per scope (overall, each queue, each agent), a flat list of
+sums (indices below) and the sorted values its percentiles need. A sample
+enters every window its ts is in when it is emitted, leaves when it is
+retracted (a late event changed its contact), and leaves a sliding window
+when the window's start passes it (a heap ordered by ts); ``today`` empties
+at local midnight. Each sample enters and leaves each window once, so an
+event costs O(windows * log n) and reading a window's figures costs nothing
+but the figures.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from fractions import Fraction
-from itertools import count
-from typing import Any
+from typing import Any, Final
 
 from sortedcontainers import SortedList
 
@@ -26,273 +26,312 @@ from wallboard.engine.contact import (
     K_COMPLAINT,
     K_CSAT,
     K_ESCALATION,
+    K_FCR,
     K_HANDLE,
     K_NPS,
     K_REPLY,
     K_RESOLVE,
+    K_RESOLVED_ARRIVAL,
     K_SALE,
+    K_SOLD,
     Sample,
 )
 
+# Indices into a scope's sums.
+(
+    ARRIVALS,
+    RESOLVED_ARRIVALS,
+    ANSWERED,
+    ANSWERED_WITHIN,
+    FR_SUM,
+    SOLD,
+    ABANDONED,
+    SHORT_ABANDONED,
+    ABANDONED_WITHIN,
+    REPLY_N,
+    REPLY_SUM,
+    HANDLE_N,
+    HANDLE_SUM,
+    ART_N,
+    ART_SUM,
+    FCR_N,
+    ESCALATIONS,
+    COMPLAINTS,
+    CSAT_N,
+    CSAT_GOOD,
+    NPS_N,
+    NPS_PRO,
+    NPS_DET,
+    SALES,
+    SALES_AMOUNT,
+    FR_VALUES,
+    REPLY_VALUES,
+) = range(27)
+_SUMS: Final = 25  # the number of plain sums before the two value lists
 
-class Stats:
-    """Sums of one scope's samples within one window."""
+Stats = list[Any]
+"""One scope's sums in one window (indexed by the constants above)."""
+Deltas = tuple[tuple[int, Any], ...]
 
-    __slots__ = (
-        "abandoned",
-        "abandoned_within",
-        "answered",
-        "answered_within",
-        "arrivals",
-        "art_n",
-        "art_sum",
-        "complaints",
-        "csat_good",
-        "csat_n",
-        "escalations",
-        "fcr_n",
-        "fr_sum",
-        "fr_vals",
-        "handle_n",
-        "handle_sum",
-        "nps_det",
-        "nps_n",
-        "nps_pro",
-        "reply_sum",
-        "reply_vals",
-        "resolved_arrivals",
-        "sales",
-        "sales_amount",
-        "short_abandoned",
-        "sold",
-    )
 
-    def __init__(self) -> None:
-        self.arrivals = 0
-        self.resolved_arrivals = 0
-        self.answered = 0
-        self.answered_within = 0
-        self.fr_sum = 0
-        self.fr_vals: SortedList = SortedList()
-        self.sold = 0
-        self.abandoned = 0
-        self.short_abandoned = 0
-        self.abandoned_within = 0
-        self.reply_sum = 0
-        self.reply_vals: SortedList = SortedList()
-        self.handle_n = 0
-        self.handle_sum = 0
-        self.art_n = 0
-        self.art_sum = 0
-        self.fcr_n = 0
-        self.escalations = 0
-        self.complaints = 0
-        self.csat_n = 0
-        self.csat_good = 0
-        self.nps_n = 0
-        self.nps_pro = 0
-        self.nps_det = 0
-        self.sales = 0
-        self.sales_amount = Fraction(0)  # exact, so totals never depend on order
+def new_stats(sorted_values: bool) -> Stats:
+    """Empty sums; percentile values in SortedLists (big scopes) or plain lists (agents)."""
+    st: Stats = [0] * _SUMS
+    if sorted_values:
+        st += [SortedList(), SortedList()]
+    else:
+        st += [[], []]
+    return st
 
-    def apply(self, s: Sample, sign: int) -> None:
-        """Add (``sign`` 1) or remove (-1) one sample."""
-        kind = s[0]
-        if kind == K_ARRIVAL:
-            self.arrivals += sign
-            if s[5]:
-                self.resolved_arrivals += sign
-        elif kind == K_ANSWER:
-            self.answered += sign
-            v = s[5]
-            self.fr_sum += sign * v
-            if sign > 0:
-                self.fr_vals.add(v)
-            else:
-                self.fr_vals.remove(v)
-            if s[6]:
-                self.answered_within += sign
-            if s[7]:
-                self.sold += sign
-        elif kind == K_ABANDON:
-            self.abandoned += sign
-            if s[5]:
-                self.short_abandoned += sign
-            if s[6]:
-                self.abandoned_within += sign
-        elif kind == K_REPLY:
-            v = s[5]
-            self.reply_sum += sign * v
-            if sign > 0:
-                self.reply_vals.add(v)
-            else:
-                self.reply_vals.remove(v)
-        elif kind == K_HANDLE:
-            self.handle_n += sign
-            self.handle_sum += sign * s[5]
-        elif kind == K_RESOLVE:
-            self.art_n += sign
-            self.art_sum += sign * s[5]
-            if s[6]:
-                self.fcr_n += sign
-        elif kind == K_ESCALATION:
-            self.escalations += sign
-        elif kind == K_COMPLAINT:
-            self.complaints += sign
-        elif kind == K_CSAT:
-            self.csat_n += sign
-            if s[5]:
-                self.csat_good += sign
-        elif kind == K_NPS:
-            self.nps_n += sign
-            if s[5] > 0:
-                self.nps_pro += sign
-            elif s[5] < 0:
-                self.nps_det += sign
-        elif kind == K_SALE:
-            self.sales += sign
-            self.sales_amount += sign * Fraction(s[5])
+
+EMPTY: Final = new_stats(False)
+"""The sums of a scope with nothing in a window (never mutated)."""
+
+_ONE: Final = 1
+
+
+def deltas_of(s: Sample) -> tuple[Deltas, int, Any]:
+    """What a sample adds to a scope's sums: ``(deltas, value list index, value)``."""
+    kind = s[0]
+    if kind == K_ARRIVAL:
+        return ((ARRIVALS, 1),), 0, None
+    if kind == K_ANSWER:
+        v = s[5]
+        if s[6]:
+            return ((ANSWERED, 1), (FR_SUM, v), (ANSWERED_WITHIN, 1)), FR_VALUES, v
+        return ((ANSWERED, 1), (FR_SUM, v)), FR_VALUES, v
+    if kind == K_REPLY:
+        return ((REPLY_N, 1), (REPLY_SUM, s[5])), REPLY_VALUES, s[5]
+    if kind == K_HANDLE:
+        return ((HANDLE_N, 1), (HANDLE_SUM, s[5])), 0, None
+    if kind == K_RESOLVED_ARRIVAL:
+        return ((RESOLVED_ARRIVALS, 1),), 0, None
+    if kind == K_SOLD:
+        return ((SOLD, 1),), 0, None
+    if kind == K_RESOLVE:
+        return ((ART_N, 1), (ART_SUM, s[5])), 0, None
+    if kind == K_FCR:
+        return ((FCR_N, 1),), 0, None
+    if kind == K_ABANDON:
+        d: list[tuple[int, Any]] = [(ABANDONED, 1)]
+        if s[5]:
+            d.append((SHORT_ABANDONED, 1))
+        if s[6]:
+            d.append((ABANDONED_WITHIN, 1))
+        return tuple(d), 0, None
+    if kind == K_CSAT:
+        return (((CSAT_N, 1), (CSAT_GOOD, 1)) if s[5] else ((CSAT_N, 1),)), 0, None
+    if kind == K_NPS:
+        if s[5] > 0:
+            return ((NPS_N, 1), (NPS_PRO, 1)), 0, None
+        if s[5] < 0:
+            return ((NPS_N, 1), (NPS_DET, 1)), 0, None
+        return ((NPS_N, 1),), 0, None
+    if kind == K_ESCALATION:
+        return ((ESCALATIONS, 1),), 0, None
+    if kind == K_COMPLAINT:
+        return ((COMPLAINTS, 1),), 0, None
+    if kind == K_SALE:
+        return ((SALES, 1), (SALES_AMOUNT, Fraction(s[5]))), 0, None  # exact sums
+    raise ValueError(f"unknown sample kind {kind}")
 
 
 class Window:
-    """One window: ``today`` (from local midnight) or sliding ``(now - length, now]``.
+    """One window's description and position: ``today`` or sliding ``(now - length, now]``."""
 
-    Attributes:
-        lo: the smallest ts inside the window (inclusive).
-    """
+    __slots__ = ("hidden", "index", "length", "lo", "name")
 
-    __slots__ = (
-        "_heap",
-        "_live",
-        "_seq",
-        "agents",
-        "cache_agents",
-        "cache_overall",
-        "cache_queues",
-        "categories",
-        "dirty_agents",
-        "dirty_overall",
-        "dirty_queues",
-        "hidden",
-        "length",
-        "lo",
-        "name",
-        "overall",
-        "queue_agents",
-        "queues",
-    )
-
-    def __init__(
-        self, name: str, length: int | None, *, hidden: bool = False, detail: bool = False
-    ) -> None:
+    def __init__(self, index: int, name: str, length: int | None, hidden: bool) -> None:
+        self.index = index
         self.name = name
         self.length = length
         """Microseconds, or None for ``today``."""
         self.hidden = hidden
         """Kept for staffing or the product-gap alert only; not in snapshots."""
         self.lo = -(2**62)
-        self.overall = Stats()
-        self.queues: dict[str, Stats] = {}
-        self.agents: dict[str, Stats] = {}
+        """The smallest ts inside the window (inclusive)."""
+
+
+class Windows:
+    """The sums of every window, kept together: a scope's sums are one list per window.
+
+    A sample in every window (the usual case: it is recent) costs one lookup
+    per scope for all windows at once.
+    """
+
+    def __init__(self, specs: list[tuple[str, int | None, bool]]) -> None:
+        self.list = [Window(i, n, length, hidden) for i, (n, length, hidden) in enumerate(specs)]
+        self.n = len(self.list)
+        self._all = tuple(range(self.n))
+        self.sliding = sorted(
+            (w for w in self.list if w.length is not None), key=lambda w: w.length or 0
+        )
+        """Sliding windows, shortest first."""
+        self.fixed = [w for w in self.list if w.length is None]
+        self._los = [w.lo for w in self.list]
+        self._max_lo = max(self._los) if self._los else 0
+        self._min_sliding_lo = self.sliding[-1].lo if self.sliding else 2**62
+        self.overall: list[Stats] = [new_stats(True) for _ in self.list]
+        self.queues: dict[str, list[Stats]] = {}
+        self.agents: dict[str, list[Stats]] = {}
         self.dirty_overall = True
         self.dirty_queues: set[str] = set()
         self.dirty_agents: set[str] = set()
-        # Figures already built from unchanged sums, reused by the next snapshot.
-        self.cache_overall: dict[str, Any] | None = None
-        self.cache_queues: dict[str, dict[str, Any]] = {}
-        self.cache_agents: dict[str, dict[str, Any]] = {}
-        self._heap: list[tuple[int, int, Sample]] = []
-        self._live: Counter[Sample] = Counter()
-        self._seq = count()
-        # Detail for staffing and product gaps: escalations by category,
-        # answers by (queue, agent).
-        self.categories: Counter[str] | None = Counter() if detail else None
-        self.queue_agents: dict[str, Counter[str]] | None = {} if detail else None
+        """Scopes whose sums changed in some window since the figures were last built."""
+        self._heaps: list[list[tuple[int, int, Sample, Deltas, int, Any]]] = [[] for _ in self.list]
+        self._alive: dict[Sample, int] = {}  # sample in a sliding window -> generation
+        self._gen = 0
+        self.categories: list[Counter[str] | None] = [None] * self.n
+        """Per window: escalations by category (detail windows only)."""
+        self.queue_agents: list[dict[str, Counter[str]] | None] = [None] * self.n
+        """Per window: answers by queue and agent (detail windows only)."""
+        self._detail: tuple[int, ...] = ()
 
-    def enable_detail(self) -> None:
-        """Also keep escalations by category and answers by (queue, agent)."""
-        if self.categories is None:
-            self.categories = Counter()
-            self.queue_agents = {}
+    def enable_detail(self, w: Window) -> None:
+        """Also keep escalations by category and answers by (queue, agent) in ``w``."""
+        if self.categories[w.index] is None:
+            self.categories[w.index] = Counter()
+            self.queue_agents[w.index] = {}
+            self._detail = tuple(i for i in self._all if self.categories[i] is not None)
 
-    def reset(self, lo: int) -> None:
-        """Empty the window and start it at ``lo`` (``today`` at midnight)."""
-        self.lo = lo
-        self.overall = Stats()
+    # ------------------------------------------------------------ moving
+
+    def move(self, now: int, midnight: int) -> None:
+        """Windows end at ``now``: ``today`` restarts at ``midnight``, sliding ones slide."""
+        for w in self.fixed:
+            if w.lo != midnight:
+                self._reset(w, midnight)
+        alive = self._alive
+        for w in self.sliding:
+            w.lo = now - w.length + 1  # type: ignore[operator]
+            heap = self._heaps[w.index]
+            longest = w is self.sliding[-1]
+            i = w.index
+            while heap and heap[0][0] < w.lo:
+                _, gen, s, deltas, vi, v = heapq.heappop(heap)
+                if alive.get(s) == gen:
+                    self._apply((i,), s, deltas, vi, v, -1)
+                    if longest:
+                        del alive[s]
+        self._los = [w.lo for w in self.list]
+        self._max_lo = max(self._los)
+        if self.sliding:
+            self._min_sliding_lo = self.sliding[-1].lo
+
+    def _reset(self, w: Window, lo: int) -> None:
+        i = w.index
+        w.lo = lo
+        self.overall[i] = new_stats(True)
+        for stats in self.queues.values():
+            stats[i] = new_stats(True)
+        for stats in self.agents.values():
+            stats[i] = new_stats(False)
+        self.dirty_overall = True
         self.dirty_queues.update(self.queues)
         self.dirty_agents.update(self.agents)
-        self.queues = {}
-        self.agents = {}
-        self.dirty_overall = True
-        self._heap.clear()
-        self._live.clear()
-        if self.categories is not None:
-            self.categories = Counter()
-            self.queue_agents = {}
+        self._heaps[i].clear()
+        if self.categories[i] is not None:
+            self.categories[i] = Counter()
+            self.queue_agents[i] = {}
 
-    def slide(self, lo: int) -> None:
-        """Move a sliding window's start to ``lo``; samples before it leave."""
-        self.lo = lo
-        heap = self._heap
-        live = self._live
-        while heap and heap[0][0] < lo:
-            s = heapq.heappop(heap)[2]
-            n = live[s]
-            if n > 0:  # not retracted meanwhile
-                if n == 1:
-                    del live[s]
-                else:
-                    live[s] = n - 1
-                self._apply(s, -1)
+    # ----------------------------------------------------------- samples
 
     def add(self, s: Sample) -> None:
-        """Count a sample if its ts is in the window."""
-        if s[1] < self.lo:
+        """Count a sample in every window its ts is in."""
+        deltas, vi, v = deltas_of(s)
+        ts = s[1]
+        los = self._los
+        inside = self._all if ts >= self._max_lo else tuple(i for i in self._all if ts >= los[i])
+        if not inside:
             return
-        if self.length is not None:
-            heapq.heappush(self._heap, (s[1], next(self._seq), s))
-            self._live[s] += 1
-        self._apply(s, 1)
+        if ts >= self._min_sliding_lo:
+            self._gen += 1
+            gen = self._gen
+            self._alive[s] = gen
+            heaps = self._heaps
+            for w in self.sliding:
+                if ts >= w.lo:
+                    heapq.heappush(heaps[w.index], (ts, gen, s, deltas, vi, v))
+        self._apply(inside, s, deltas, vi, v, 1)
 
     def remove(self, s: Sample) -> None:
-        """Stop counting a sample (it was counted if its ts is still in the window)."""
-        if s[1] < self.lo:
-            return
-        if self.length is not None:
-            n = self._live[s]
-            if n <= 1:
-                del self._live[s]
-            else:
-                self._live[s] = n - 1
-        self._apply(s, -1)
+        """Stop counting a sample wherever it is counted."""
+        deltas, vi, v = deltas_of(s)
+        ts = s[1]
+        los = self._los
+        if self._alive.pop(s, None) is None:  # in no sliding window: only in today
+            inside = tuple(w.index for w in self.fixed if ts >= w.lo)
+        else:
+            inside = (
+                self._all if ts >= self._max_lo else tuple(i for i in self._all if ts >= los[i])
+            )
+        if inside:
+            self._apply(inside, s, deltas, vi, v, -1)
 
-    def _apply(self, s: Sample, sign: int) -> None:
-        self.overall.apply(s, sign)
-        self.dirty_overall = True
+    def _apply(
+        self, inside: tuple[int, ...], s: Sample, deltas: Deltas, vi: int, v: Any, sign: int
+    ) -> None:
         queue = s[3]
-        if queue is not None:
-            st = self.queues.get(queue)
-            if st is None:
-                st = self.queues[queue] = Stats()
-            st.apply(s, sign)
-            self.dirty_queues.add(queue)
         agent = s[4]
+        big = [self.overall]  # scopes whose values are SortedLists
+        if queue is not None:
+            stats = self.queues.get(queue)
+            if stats is None:
+                stats = self.queues[queue] = [new_stats(True) for _ in self._all]
+            big.append(stats)
+            self.dirty_queues.add(queue)
+        self.dirty_overall = True
+        small = None  # an agent's values: a plain list, sorted when read
         if agent is not None:
-            st = self.agents.get(agent)
-            if st is None:
-                st = self.agents[agent] = Stats()
-            st.apply(s, sign)
+            small = self.agents.get(agent)
+            if small is None:
+                small = self.agents[agent] = [new_stats(False) for _ in self._all]
             self.dirty_agents.add(agent)
-        if self.categories is not None:
+        if sign > 0:
+            for stats in big:
+                for k in inside:
+                    st = stats[k]
+                    for i, d in deltas:
+                        st[i] += d
+                    if vi:
+                        st[vi].add(v)
+            if small is not None:
+                for k in inside:
+                    st = small[k]
+                    for i, d in deltas:
+                        st[i] += d
+                    if vi:
+                        st[vi].append(v)
+        else:
+            for stats in big:
+                for k in inside:
+                    st = stats[k]
+                    for i, d in deltas:
+                        st[i] -= d
+                    if vi:
+                        st[vi].remove(v)
+            if small is not None:
+                for k in inside:
+                    st = small[k]
+                    for i, d in deltas:
+                        st[i] -= d
+                    if vi:
+                        st[vi].remove(v)
+        if self._detail:
             kind = s[0]
             if kind == K_ESCALATION and s[5] is not None:
-                _bump(self.categories, s[5], sign)
-            elif kind == K_ANSWER and agent is not None:
-                assert self.queue_agents is not None
-                per = self.queue_agents.get(queue)  # type: ignore[arg-type]
-                if per is None:
-                    per = self.queue_agents[queue] = Counter()  # type: ignore[index]
-                _bump(per, agent, sign)
+                for k in inside:
+                    cats = self.categories[k]
+                    if cats is not None:
+                        _bump(cats, s[5], sign)
+            elif kind == K_ANSWER and agent is not None and queue is not None:
+                for k in inside:
+                    qa = self.queue_agents[k]
+                    if qa is not None:
+                        per = qa.get(queue)
+                        if per is None:
+                            per = qa[queue] = Counter()
+                        _bump(per, agent, sign)
 
 
 def _bump(counter: Counter[Any], key: Any, sign: int) -> None:
