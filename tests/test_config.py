@@ -153,3 +153,55 @@ def test_config_check_command(tmp_path: Path) -> None:
     r = _cli("check", str(tmp_path / "none.toml"))
     assert r.returncode == 2 and "no config file" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_display_and_alerts_sections_are_read_and_checked() -> None:
+    text = """
+windows = ["15m", "1h"]
+
+[display]
+theme = "okabe-ito"
+stale_after = "1m"
+keys = { "app.pause" = "space" }
+
+[alerts]
+bell = false
+
+[[alerts.rules]]
+name = "waiting_above"
+exclude = ["email*"]
+"""
+    config, problems = check_text(text)
+    assert problems == [] and config is not None
+    assert config.display.theme == "okabe-ito" and config.display.keys == {"app.pause": "space"}
+    assert Config.seconds(config.display.stale_after) == 60
+    assert config.alerts.bell is False
+    assert config.alerts.rules[0].exclude == ["email*"]
+
+
+def test_mistakes_in_display_and_alerts_are_all_reported_with_lines() -> None:
+    text = """windows = ["15m", "1h"]
+[display]
+refresh_hz = 50
+keys = { "app.pause" = "space" }
+[[alerts.rules]]
+name = "asa_sales"
+metric = "asa"
+scope = "queue"
+window = "2h"
+op = ">"
+warning = "45s"
+critical = "2m"
+clear = "3m"
+"""
+    config, problems = check_text(text)
+    assert config is None
+    found = {(p.line, p.message.split(":")[0]) for p in problems}
+    assert (3, "display.refresh_hz") in found
+    config, problems = check_text(text.replace('"space"', "3"))
+    assert (problems[0].line, problems[0].message) == (
+        4,
+        "display.keys.app.pause: expected a string, got a whole number",
+    )
+    assert any(p.line == 9 and "window" in p.message for p in problems)
+    assert any(p.line == 13 and "clear" in p.message for p in problems)

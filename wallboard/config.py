@@ -26,7 +26,10 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from wallboard.alert_rules import AlertsConfig, decode_alerts, line_of, resolve, rules_for
+from wallboard.alert_rules import summary as alerts_summary
 from wallboard.errors import UserError
+from wallboard.paths import default_config_path
 from wallboard.timeutil import US, TimeFormatError, format_duration, load_zone, parse_duration
 
 SlFormula = Literal["default", "answered", "abandons_good", "abandons_ignored"]
@@ -68,6 +71,27 @@ class TeamConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     queues: list[str] = msgspec.field(default_factory=list)
 
 
+class DisplayConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``[display]``: how the screens look and behave (command-line options win)."""
+
+    theme: str = "dark"
+    refresh_hz: float = 2.0
+    """Screen refreshes per second (1-4 is sensible over SSH)."""
+    page_seconds: float = 10
+    """Seconds between TV page turns when queues or agents do not fit."""
+    stale_after: Duration = 30
+    """Feed silence after which the board shows a "feed stale" banner."""
+    hide_offline: bool = False
+    """Leave offline agents off the TV grid."""
+    agent_order: Literal["name", "state"] = "name"
+    wrap_up_warn: Duration = "2m"
+    wrap_up_crit: Duration = "5m"
+    away_warn: Duration = "10m"
+    away_crit: Duration = "20m"
+    keys: dict[str, str] = msgspec.field(default_factory=dict)
+    """Binding id -> keys, e.g. ``"app.pause" = "space"`` (ids in docs/screens.md)."""
+
+
 class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The whole file. Field defaults are the SPEC's defaults."""
 
@@ -86,6 +110,9 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     queues: dict[str, QueueConfig] = msgspec.field(default_factory=dict)
     agents: dict[str, AgentConfig] = msgspec.field(default_factory=dict)
     teams: dict[str, TeamConfig] = msgspec.field(default_factory=dict)
+    display: DisplayConfig = msgspec.field(default_factory=DisplayConfig)
+    alerts: AlertsConfig = msgspec.field(default_factory=AlertsConfig)
+    """``[alerts]``: rules, sounds (wallboard/alert_rules.py, docs/alerts.md)."""
 
     # ------------------------------------------------------------ resolved views
 
@@ -110,6 +137,11 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             ),
             sl_formula=q.sl_formula if q and q.sl_formula is not None else self.sl_formula,
         )
+
+    @staticmethod
+    def seconds(value: Duration) -> float:
+        """A checked duration from the file, in seconds."""
+        return _duration_us(value) / US
 
     def fcr_us(self) -> int:
         """``fcr_days`` in microseconds."""
@@ -165,13 +197,6 @@ def _duration_us(value: Duration) -> int:
 # ---------------------------------------------------------------- loading
 
 
-def default_config_path() -> Path:
-    """``config.toml`` in the user's config directory (it need not exist)."""
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("wallboard", appauthor=False)) / "config.toml"
-
-
 def load_config(path: str | Path | None = None) -> Config:
     """Read and check a config file; the default path may be absent (defaults apply).
 
@@ -219,13 +244,36 @@ def check_text(text: str) -> tuple[Config | None, list[Problem]]:
         return None, [Problem(int(m.group(1)) if m else None, f"not valid TOML: {message}")]
     lines = _KeyLines(text)
     problems: list[Problem] = []
+    alerts_data = data.pop("alerts", {})
     _check_struct(Config, data, (), lines, problems)
     if not problems:
         _check_values(data, lines, problems)
+    alerts = _check_alerts(text, data, alerts_data, problems)
     if problems:
         problems.sort(key=lambda p: p.line or 0)
         return None, problems
-    return msgspec.convert(data, Config), []
+    config = msgspec.convert(data, Config)
+    return msgspec.structs.replace(config, alerts=alerts), []
+
+
+def _check_alerts(
+    text: str, data: dict[str, Any], section: Any, problems: list[Problem]
+) -> AlertsConfig:
+    """The ``[alerts]`` section, checked against the windows and gap settings in force."""
+    if not isinstance(section, dict):
+        problems.append(Problem(line_of(text, ("alerts",)), "alerts: expected a table"))
+        return AlertsConfig()
+    alerts, found = decode_alerts(section)
+    if alerts is not None:
+        windows = data.get("windows") or Config().windows
+        gap = data.get("gap_threshold", Config().gap_threshold)
+        found = resolve(
+            alerts,
+            windows=windows if isinstance(windows, list) else None,
+            gap_threshold=gap if isinstance(gap, int) else None,
+        )[1]
+    problems.extend(Problem(line_of(text, p.path), p.message) for p in found)
+    return alerts or AlertsConfig()
 
 
 def _check_struct(
@@ -262,7 +310,13 @@ def _check_struct(
                 problems.append(_wrong(key_path, "a table", value, lines))
                 continue
             for sub, sub_value in value.items():
-                if isinstance(sub_value, dict):
+                if not (isinstance(inner, type) and issubclass(inner, msgspec.Struct)):
+                    try:
+                        msgspec.convert(sub_value, inner, strict=True)
+                    except msgspec.ValidationError:
+                        sub_path = (*key_path, sub)
+                        problems.append(_wrong(sub_path, _describe(inner), sub_value, lines))
+                elif isinstance(sub_value, dict):
                     _check_struct(inner, sub_value, (*key_path, sub), lines, problems)
                 else:
                     problems.append(_wrong((*key_path, sub), "a table", sub_value, lines))
@@ -275,9 +329,14 @@ def _check_struct(
 
 def _wrong(path: tuple[str, ...], expected: str, value: Any, lines: _KeyLines) -> Problem:
     got = type(value).__name__
-    got = {"dict": "a table", "list": "a list", "str": "a string", "bool": "true/false"}.get(
-        got, f"a {got}"
-    )
+    got = {
+        "dict": "a table",
+        "list": "a list",
+        "str": "a string",
+        "bool": "true/false",
+        "int": "a whole number",
+        "float": "a number",
+    }.get(got, f"a {got}")
     return Problem(lines.find(path), f"{'.'.join(path)}: expected {expected}, got {got}")
 
 
@@ -344,6 +403,15 @@ def _check_values(data: dict[str, Any], lines: _KeyLines, problems: list[Problem
         duration((*prefix, "sl_threshold"), table.get("sl_threshold"), allow_zero=True)
         duration((*prefix, "short_abandon"), table.get("short_abandon"), allow_zero=True)
         fraction((*prefix, "sl_target"), table.get("sl_target"))
+    display = data.get("display", {})
+    for key in ("stale_after", "wrap_up_warn", "wrap_up_crit", "away_warn", "away_crit"):
+        duration(("display", key), display.get(key), allow_zero=False)
+    hz = display.get("refresh_hz")
+    if hz is not None and not 0.2 <= hz <= 10:
+        bad(("display", "refresh_hz"), f"display.refresh_hz: between 0.2 and 10, not {hz}")
+    pages = display.get("page_seconds")
+    if pages is not None and pages <= 0:
+        bad(("display", "page_seconds"), "display.page_seconds: must be more than zero")
     duration(("lookback",), data.get("lookback"), allow_zero=False)
     duration(("gap_window",), data.get("gap_window"), allow_zero=False)
     fcr = data.get("fcr_days")
@@ -449,4 +517,11 @@ def summary(config: Config) -> list[str]:
     for team_id, team in sorted(config.teams.items()):
         serves = f", serving {', '.join(team.queues)}" if team.queues else ""
         out.append(f"team {team.name or team_id}: {len(team.agents)} agent(s){serves}")
+    d = config.display
+    out.append(
+        f"display: theme {d.theme}, {d.refresh_hz:g} Hz, pages every {d.page_seconds:g} s,"
+        f" stale after {format_duration(_duration_us(d.stale_after))}"
+        + (f", {len(d.keys)} key(s) remapped" if d.keys else "")
+    )
+    out.extend(alerts_summary(config.alerts, rules_for(config)))
     return out
