@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,10 +34,11 @@ def add_board_arguments(p: argparse.ArgumentParser, *, default_mode: str = "tv")
     p.add_argument("--inline", action="store_true", help="agent view as a small inline panel")
     p.add_argument("--theme", default=None, help="dark, light, high-contrast, okabe-ito")
     p.add_argument("--config", type=Path, default=None, help="config file (TOML)")
-    p.add_argument("--refresh-hz", type=float, default=2.0, help="screen refreshes per second")
-    p.add_argument("--page-seconds", type=float, default=10, help="TV page rotation period")
+    # None: the config file's [display] value (or its default) applies.
+    p.add_argument("--refresh-hz", type=float, default=None, help="screen refreshes per second")
+    p.add_argument("--page-seconds", type=float, default=None, help="TV page rotation period")
     p.add_argument(
-        "--stale-after", type=float, default=30, help="seconds of feed silence before a banner"
+        "--stale-after", type=float, default=None, help="seconds of feed silence before a banner"
     )
 
 
@@ -48,30 +48,40 @@ def load_board_config(args: argparse.Namespace) -> Config:
 
 
 def make_app(source: Any, args: argparse.Namespace, config: Config) -> Any:
-    """The Textual App for these options (imported here: headless commands never load it)."""
+    """The Textual App for these options (imported here: headless commands never load it).
+
+    Command-line options win over the config file's ``[display]`` section.
+    """
     from wallboard.alert_store import ack_identity
     from wallboard.app import WallboardApp
+    from wallboard.widgets.format import TileThresholds
 
-    extra: dict[str, Any] = {}
-    # Sounds on a new critical alert, once the App takes them (docs/alerts.md).
-    accepted = inspect.signature(WallboardApp.__init__).parameters
+    d = config.display
+    seconds = config.seconds
     bell, notify = alerts_section(config).sounds(args.mode)
-    for name, value in (("alert_bell", bell), ("alert_notify", notify)):
-        if name in accepted:
-            extra[name] = value
     try:
         return WallboardApp(
             source,
             mode=args.mode,
             agent_id=args.agent,
-            theme=args.theme or "dark",
-            refresh_hz=args.refresh_hz,
-            page_seconds=args.page_seconds,
-            stale_after_s=args.stale_after,
+            theme=args.theme or d.theme,
+            refresh_hz=args.refresh_hz or d.refresh_hz,
+            page_seconds=args.page_seconds or d.page_seconds,
+            stale_after_s=args.stale_after or seconds(d.stale_after),
             inline=args.inline,
             tz=config.zone(),
+            tile_thresholds=TileThresholds(
+                wrap_up_warn_s=seconds(d.wrap_up_warn),
+                wrap_up_crit_s=seconds(d.wrap_up_crit),
+                away_warn_s=seconds(d.away_warn),
+                away_crit_s=seconds(d.away_crit),
+            ),
+            keymap=d.keys,
+            hide_offline=d.hide_offline,
+            agent_order=d.agent_order,
             user=ack_identity(),
-            **extra,
+            alert_bell=bell,
+            alert_notify=notify,
         )
     except ValueError as exc:
         raise UserError(str(exc)) from None
