@@ -13,7 +13,8 @@ from textual.widgets import HelpPanel, Input
 from wallboard.app import WallboardApp
 from wallboard.engine.snapshot import Snapshot, WindowFigures
 from wallboard.screen_agent import AgentScreen
-from wallboard.screen_detail import AlertsScreen, DetailScreen
+from wallboard.screen_alerts import AlertsScreen
+from wallboard.screen_detail import DetailScreen
 from wallboard.screen_supervisor import SupervisorScreen
 from wallboard.screen_tv import TVScreen
 from wallboard.source import AlertView, StaticSource
@@ -391,7 +392,7 @@ class TestKeys:
             assert table.row_count == 3
             assert "CRITICAL" in screen_text(app)
             first = table.cursor_key
-            await pilot.press("k")
+            await pilot.press("a")  # a opens the list, and inside it acknowledges
             await pilot.pause()
             assert source.acks == [(first, "sam")]
             assert "sam" in screen_text(app)
@@ -415,6 +416,7 @@ class TestKeys:
             names = [name for name, _, _ in app.palette_commands()]
             assert "Window: today" in names and "Theme: okabe-ito" in names
             assert "Open queue: Sales" in names and "Show alerts" in names
+            assert "Alert history" in names
             dict((n, cb) for n, _, cb in app.palette_commands())["Window: today"]()
             assert app.window == "today"
             dict((n, cb) for n, _, cb in app.palette_commands())["Theme: light"]()

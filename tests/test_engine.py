@@ -218,6 +218,42 @@ def test_staffing_hint_and_product_gap() -> None:
     assert snap.gaps == {"refunds": 3}
 
 
+def test_agent_queues_teams_and_the_hours_first_responses() -> None:
+    config = Config(timezone="UTC", teams={"blue": TeamConfig(agents=["t1"], queues=["q"])})
+    e = Engine(config)
+    e.add_many(
+        [
+            ev("1", -4000, "contact.queued", contact="old", queue="p"),
+            ev("2", -3700, "contact.answered", contact="old", agent="x"),  # over an hour ago
+            ev("3", -100, "contact.queued", contact="c", queue="r"),
+            ev("4", -90, "contact.answered", contact="c", agent="x"),
+            ev("5", -80, "message", contact="c", agent="t1", **{"from_": "agent"}),  # not first
+            ev("6", -60, "contact.queued", contact="d", queue="q"),
+            ev("7", -50, "contact.answered", contact="d", agent="t1"),
+        ]
+    )
+    snap = e.snapshot(at(0))
+    assert snap.agent_queues == {"t1": frozenset({"q"}), "x": frozenset({"r"})}
+    later = e.snapshot(at(3560))  # x's answer at -90 s left the hour
+    assert later.agent_queues == {"t1": frozenset({"q"})}
+    assert snap.agent_queues["x"] == frozenset({"r"})  # a value
+
+
+def test_services_now_status_and_since() -> None:
+    e = Engine(UTC)
+    e.add_many(
+        [
+            ev("1", -100, "service.status", service="crm", up=True),
+            ev("2", -50, "service.status", service="crm", up=False),
+            ev("3", -20, "service.status", service="crm", up=False),  # a repeat: since stays
+        ]
+    )
+    snap = e.snapshot(at(0))
+    assert dict(snap.services_now["crm"]) == {"status": "down", "status_since": at(-50)}
+    assert e.services_now() == {"crm": ("down", at(-50))}
+    assert snap.windows["15m"].services["crm"]["uptime"] == pytest.approx(0.5)
+
+
 def test_snapshot_is_a_value() -> None:
     e = Engine(UTC)
     e.add(ev("1", 0, "contact.queued", contact="c", queue="q"))

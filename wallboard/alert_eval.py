@@ -228,8 +228,8 @@ class AlertEvaluator:
             snapshot: The engine's figures (its ``at_us`` times agent states).
             now_us: The instant: ``for`` durations and feed silence count to it.
             feed: The feed's health (None: the feed rules are skipped).
-            services: Service -> (up, since) when the snapshot's service figures do
-                not carry ``status`` / ``status_since`` themselves.
+            services: Service -> (up, since) for a snapshot without
+                ``services_now`` (the engine's snapshots carry it).
         """
         if self._started_us is None:
             self._started_us = now_us
@@ -407,9 +407,10 @@ class AlertEvaluator:
         if wf is None:
             return
         if kind == "service":
+            services_now: Mapping[str, Mapping[str, Any]] = getattr(snap, "services_now", {})
             for name, figs in wf.services.items():
                 if self._covers(rule, name):
-                    value = self._down_for(figs, name, now, services)
+                    value = self._down_for(services_now.get(name, figs), name, now, services)
                     yield f"service:{name}", name, value, levels
             return
         if rule.scope == "overall":

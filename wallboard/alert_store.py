@@ -580,21 +580,15 @@ class AlertMonitor:
 
 
 def service_states(engine: Any) -> dict[str, tuple[bool, int]]:
-    """Service -> (up, since) from an engine's service timelines.
+    """Service -> (up, since), from the engine's public ``services_now()``.
 
-    A stopgap until the engine's service figures carry ``status`` and
-    ``status_since`` (the evaluator prefers those): the snapshot only has
-    ``uptime``, which cannot tell whether a service is down *now*.
+    Kept for callers that pass ``services=``; the evaluator reads the same from
+    ``Snapshot.services_now``, so new callers need not pass it.
     """
-    lines = getattr(engine, "_services", None)
-    if not isinstance(lines, dict):
+    now = getattr(engine, "services_now", None)
+    if now is None:
         return {}
-    out = {}
-    for name, line in lines.items():
-        st = line.state_since() if hasattr(line, "state_since") else None
-        if st is not None:
-            out[name] = (st[0] == "up", st[1])
-    return out
+    return {name: (status == "up", since) for name, (status, since) in now().items()}
 
 
 class Backlog:

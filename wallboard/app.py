@@ -39,6 +39,7 @@ from textual.markup import escape
 from textual.widgets import HelpPanel
 
 from wallboard import timeutil
+from wallboard.alert_rules import concerns_agent
 from wallboard.screen_base import BoardScreen, BoardView, History
 from wallboard.source import AlertView, FeedStatus, SnapshotSource, StaticSource
 from wallboard.themes import THEMES, VARIABLE_DEFAULTS, resolve_theme
@@ -116,6 +117,8 @@ class WallboardApp(App[None]):
         agent_order: str = "name",
         hide_offline: bool = False,
         watch_terminal: bool = True,
+        alert_bell: bool | None = None,
+        alert_notify: bool | None = None,
     ) -> None:
         """Make the app; nothing is read from the source until it runs.
 
@@ -139,6 +142,11 @@ class WallboardApp(App[None]):
             agent_order: Tile order: ``name`` (stable) or ``state``.
             hide_offline: Leave offline agents off the TV grid.
             watch_terminal: Exit when the terminal hangs up (off in tests).
+            alert_bell: Ring the terminal bell when a critical alert appears (raised or
+                escalated, not yet acknowledged). None: on, except on the TV (it has
+                the ticker and usually nobody to hear it); ``[alerts]`` ``bell`` and
+                ``tv_silent`` decide it in ``wallboard run``.
+            alert_notify: Show a notification for such an alert; None as for the bell.
 
         Raises:
             ValueError: an unknown mode or theme, agent mode without an agent,
@@ -171,6 +179,9 @@ class WallboardApp(App[None]):
         self.agent_order = agent_order
         self.hide_offline = hide_offline
         self.watch_terminal = watch_terminal
+        self.alert_bell = (mode != "tv") if alert_bell is None else alert_bell
+        self.alert_notify = (mode != "tv") if alert_notify is None else alert_notify
+        self._critical_ids: frozenset[str] | None = None  # None: no alerts read yet
         self._keymap = dict(keymap or {})
         self._window = window
         self.paused = False
@@ -228,16 +239,55 @@ class WallboardApp(App[None]):
         self.ticks += 1
         source = self.source
         error = None
+        alerts_read = False
         try:
             if not self.paused or self._snapshot is None:
                 self._snapshot = source.snapshot(now)
             self._alerts = tuple(source.alerts())
+            alerts_read = True
             self._status = source.status()
         except Exception as exc:  # a wallboard never exits because the feed hiccupped
             error = f"source error: {clean(type(exc).__name__)}: {clean(str(exc), 120)}"
             self.log.error(error)
         self._error = error
         self._publish(now)
+        if alerts_read:
+            self._announce_new_critical()
+
+    def relevant_alerts(self, alerts: Sequence[AlertView] | None = None) -> list[AlertView]:
+        """The alerts this screen is about: all of them, or in the agent view only
+        those about the agent or their queues (``alert_rules.concerns_agent``)."""
+        alerts = self._alerts if alerts is None else alerts
+        if self.mode != "agent":
+            return list(alerts)
+        aid = self.agent_id or ""
+        queues = self.view.queues_of(aid) if self.view is not None else ()
+        return [a for a in alerts if concerns_agent(a.scope, aid, queues)]
+
+    def _announce_new_critical(self) -> None:
+        """Bell and notification for each critical, unacknowledged alert that was not
+        so at the previous refresh. Not at the first read: a session that reconnects
+        (or a restart) must not ring for what is already on screen."""
+        critical = {
+            a.id: a for a in self.relevant_alerts() if a.severity == "critical" and not a.acked_by
+        }
+        before = self._critical_ids
+        self._critical_ids = frozenset(critical)
+        if before is None:
+            return
+        for key, alert in critical.items():
+            if key in before:
+                continue
+            if self.alert_bell:
+                self.bell()
+            if self.alert_notify:
+                self.notify(
+                    clean(alert.message, 200),
+                    title=f"✗ CRITICAL {clean(alert.scope, 60)}",
+                    severity="error",
+                    timeout=30,
+                    markup=False,
+                )
 
     def _publish(self, now: int | None = None) -> None:
         now = self.clock() if now is None else now
@@ -391,9 +441,15 @@ class WallboardApp(App[None]):
 
     def action_alerts(self) -> None:
         """Open the alert list."""
-        from wallboard.screen_detail import AlertsScreen
+        from wallboard.screen_alerts import AlertsScreen
 
         self.push_screen(AlertsScreen())
+
+    def action_alert_history(self) -> None:
+        """Open the alert history."""
+        from wallboard.screen_alerts import AlertHistoryScreen
+
+        self.push_screen(AlertHistoryScreen())
 
     def open_detail(self, kind: str, key: str) -> None:
         """Drill into a queue or an agent."""
@@ -438,6 +494,7 @@ class WallboardApp(App[None]):
             )
         if self.mode == "supervisor":
             commands.append(("Show alerts", "the alert list", self.action_alerts))
+            commands.append(("Alert history", "alerts of the last 24 h", self.action_alert_history))
             if view is not None:
                 for q in view.queues:
                     label = clean(view.queue_name(q), 40)

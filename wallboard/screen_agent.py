@@ -1,5 +1,6 @@
 """The agent view (``--agent ID``): my state and time in it, my figures beside
-my team's and the centre's, my queues' waiting count.
+my team's and the centre's, my queues' waiting count, and the alerts about me
+or my queues (``alert_rules.concerns_agent``).
 
 Large enough to read at a glance; with ``--inline`` it is a small panel
 under the shell prompt (the big digits are left out).
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -17,6 +19,7 @@ from textual.containers import Horizontal
 from textual.widgets import Digits, Static
 
 from wallboard.screen_base import BoardScreen, BoardView
+from wallboard.screen_supervisor import level_styles
 from wallboard.widgets.format import (
     DASH,
     Level,
@@ -100,6 +103,7 @@ class AgentScreen(BoardScreen):
     AgentScreen .-critical #state { background: $tile-critical; color: $tile-critical-text; }
     AgentScreen #compare { height: auto; padding: 0 1; }
     AgentScreen #my-queues { height: auto; padding: 0 1; }
+    AgentScreen #my-alerts { height: auto; padding: 0 1; }
     AgentScreen:inline { height: auto; max-height: 12; }
     AgentScreen:inline #state-row { height: 1; }
     AgentScreen:inline #state { height: 1; padding: 0 1; }
@@ -117,6 +121,7 @@ class AgentScreen(BoardScreen):
             yield Static(id="level")
         yield Static(id="compare")
         yield Static(id="my-queues")
+        yield Static(id="my-alerts")
 
     def header_extra(self, view: BoardView) -> str:
         """The agent's name and id."""
@@ -156,7 +161,8 @@ class AgentScreen(BoardScreen):
                 words += f"  ({reason})"
             self.query_one("#level", Static).update(Text(words, end=""))
         self.query_one("#compare", Static).update(self._compare(view, me, view.agent_team(aid)))
-        self.query_one("#my-queues", Static).update(self._queues(view, me))
+        self.query_one("#my-queues", Static).update(self._queues(view, aid))
+        self.query_one("#my-alerts", Static).update(self._alerts(view, aid))
 
     def _compare(self, view: BoardView, me: Mapping[str, Any], team: str | None) -> Table:
         teams: Mapping[str, str] = getattr(view.snapshot, "agent_teams", None) or {}
@@ -183,14 +189,10 @@ class AgentScreen(BoardScreen):
             )
         return table
 
-    def _queues(self, view: BoardView, me: Mapping[str, Any]) -> Text:
-        mine = me.get("queues")
+    def _queues(self, view: BoardView, aid: str) -> Text:
+        mine = view.queues_of(aid)
         queues = view.queues
-        names = (
-            [q for q in mine if isinstance(q, str) and q in queues]
-            if isinstance(mine, (list, tuple))
-            else list(queues)
-        )
+        names = [q for q in mine if q in queues] if mine else list(queues)
         text = Text(end="")
         text.append("my queues: " if mine else "queues: ", style="bold")
         if not names:
@@ -208,4 +210,31 @@ class AgentScreen(BoardScreen):
             longest = figures.get("longest_wait")
             if longest is not None:
                 text.append(f" (longest {duration(longest)})")
+        return text
+
+    def _alerts(self, view: BoardView, aid: str) -> Text:
+        """The alerts about me or my queues, critical first, newest first."""
+        mine = sorted(
+            view.alerts_for_agent(aid),
+            key=lambda a: (bool(a.acked_by), a.severity != "critical", -a.raised_at_us),
+        )
+        styles = level_styles(self.app.theme_variables)
+        text = Text(end="")
+        text.append("my alerts: ", style="bold")
+        if not mine:
+            text.append("✓ none")
+            return text
+        for i, alert in enumerate(mine[:5]):
+            if i:
+                text.append("\n" + " " * len("my alerts: "))
+            critical = alert.severity == "critical"
+            text.append(
+                "✗ CRITICAL " if critical else "▲ WARNING ",
+                style=styles[Level.BAD if critical else Level.NEAR] + Style(bold=True),
+            )
+            text.append(clean(alert.message, 120))
+            if alert.acked_by:
+                text.append(f"  (acknowledged by {clean(alert.acked_by, 40)})", style="dim")
+        if len(mine) > 5:
+            text.append(f"\n{' ' * len('my alerts: ')}and {len(mine) - 5} more", style="dim")
         return text

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 from textual.css.query import NoMatches
 from textual.screen import Screen
 
+from wallboard.alert_rules import concerns_agent
 from wallboard.engine.snapshot import Figures, Snapshot, WindowFigures
 from wallboard.source import AlertView, FeedStatus
 from wallboard.widgets.format import clock_text, formula_text
@@ -117,6 +118,24 @@ class BoardView:
         names: Mapping[str, str] = getattr(self.snapshot, "queue_names", None) or EMPTY
         name = names.get(queue)
         return name if isinstance(name, str) and name else queue
+
+    def queues_of(self, agent_id: str) -> tuple[str, ...]:
+        """The agent's queues (raw ids): the snapshot's ``agent_queues`` when it has
+        the agent (sorted), else the ``queues`` in the agent's figures (in order)."""
+        mapping: Mapping[str, Any] = getattr(self.snapshot, "agent_queues", None) or EMPTY
+        queues = mapping.get(agent_id)
+        if queues is None:
+            queues = self.agents.get(agent_id, EMPTY).get("queues")
+        if isinstance(queues, (set, frozenset)):
+            queues = sorted(q for q in queues if isinstance(q, str))
+        if not isinstance(queues, (list, tuple)):
+            return ()
+        return tuple(dict.fromkeys(q for q in queues if isinstance(q, str)))
+
+    def alerts_for_agent(self, agent_id: str) -> tuple[AlertView, ...]:
+        """The alerts about the agent or one of their queues."""
+        queues = self.queues_of(agent_id)
+        return tuple(a for a in self.alerts if concerns_agent(a.scope, agent_id, queues))
 
     @property
     def queue_names(self) -> Mapping[str, str]:

@@ -1,4 +1,4 @@
-"""Screens pushed over the supervisor: a queue's or an agent's details, the alerts.
+"""Screens pushed over the supervisor: a queue's or an agent's details.
 
 The drill-down shows every figure for every window side by side, and
 sparklines of the last hours (service level, waiting, handled) from the
@@ -12,19 +12,16 @@ from typing import Any, ClassVar
 
 from rich.table import Table
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Footer, Sparkline, Static
 
 from wallboard.screen_base import BoardScreen, BoardView
-from wallboard.widgets.figure_table import Cell, Column, FigureTable
 from wallboard.widgets.format import (
     DASH,
     LABELS,
     METRIC_KEYS,
-    clock_text,
     duration,
     fmt,
     seconds_in_state,
@@ -164,72 +161,7 @@ class DetailScreen(BoardScreen):
             panel.show(series)
 
 
-class AlertsScreen(BoardScreen):
-    """The alerts in force, newest first; ``k`` acknowledges the one under the cursor."""
+# The alert list moved to wallboard.screen_alerts; imported here for older callers.
+from wallboard.screen_alerts import AlertHistoryScreen, AlertsScreen  # noqa: E402
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("k", "ack", "Acknowledge", id="alerts.ack"),
-        Binding("escape,backspace", "app.pop_screen", "Back", id="alerts.back"),
-    ]
-    DEFAULT_CSS = """
-    AlertsScreen #alert-list { height: 1fr; }
-    """
-
-    def compose(self) -> ComposeResult:
-        """Header, table, footer."""
-        yield BoardHeader("ALERTS", id="header")
-        yield StaleBanner(id="stale")
-        yield FigureTable(id="alert-list", fixed_columns=1)
-        yield Footer()
-
-    def on_mount(self) -> None:
-        """Columns, focus."""
-        table = self.query_one(FigureTable)
-        table.set_columns(
-            [
-                Column("severity", "Severity", 11, right=False),
-                Column("raised", "Raised", 9, right=False),
-                Column("scope", "Scope", 22, right=False),
-                Column("message", "Message", 60, right=False),
-                Column("value", "Value", 8),
-                Column("threshold", "Limit", 8),
-                Column("acked", "Acked by", 14, right=False),
-            ]
-        )
-        table.focus()
-
-    def show(self, view: BoardView) -> None:
-        """One row per alert."""
-        alerts = {alert.id: alert for alert in view.alerts}
-        tz = self.board.tz
-
-        def row(alert_id: str) -> list[Cell]:
-            alert = alerts[alert_id]
-            critical = alert.severity == "critical"
-            return [
-                ("✗ CRITICAL" if critical else "▲ WARNING", "bad" if critical else "near"),
-                (clock_text(alert.raised_at_us, tz), ""),
-                (clean(alert.scope, 60), ""),
-                (clean(alert.message, 200), ""),
-                (_num(alert.value), ""),
-                (_num(alert.threshold), ""),
-                (clean(alert.acked_by, 40) if alert.acked_by else DASH, ""),
-            ]
-
-        self.query_one(FigureTable).set_rows(list(alerts), row)
-
-    def action_ack(self) -> None:
-        """Acknowledge the alert under the cursor."""
-        key = self.query_one(FigureTable).cursor_key
-        if key is not None:
-            self.board.acknowledge(key)
-
-    @on(FigureTable.Selected)
-    def _selected(self, event: FigureTable.Selected) -> None:
-        event.stop()
-
-
-def _num(value: float | None) -> str:
-    if value is None:
-        return DASH
-    return f"{value:g}"
+__all__ = ["AlertHistoryScreen", "AlertsScreen", "DetailScreen", "SparkPanel"]

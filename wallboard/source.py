@@ -47,6 +47,9 @@ class AlertView:
     """The threshold it broke."""
     acked_by: str | None = None
     """Who acknowledged it, or None while unacknowledged."""
+    unit: str = ""
+    """What ``value`` and ``threshold`` measure: ``share`` (0.62 is 62%), ``seconds``
+    (shown as m:ss), ``count``, ``number``; empty when unknown (shown as given)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,6 +320,7 @@ def demo_alerts(at_us: int) -> list[AlertView]:
             raised_at_us=at_us - 95 * US,
             value=0.62,
             threshold=0.80,
+            unit="share",
         ),
         AlertView(
             id="al-1",
@@ -327,6 +331,7 @@ def demo_alerts(at_us: int) -> list[AlertView]:
             raised_at_us=at_us - 400 * US,
             value=130.0,
             threshold=60.0,
+            unit="seconds",
         ),
         AlertView(
             id="al-0",
@@ -338,6 +343,7 @@ def demo_alerts(at_us: int) -> list[AlertView]:
             value=6.0,
             threshold=5.0,
             acked_by="sam",
+            unit="count",
         ),
     ]
 
@@ -421,6 +427,10 @@ class StaticSource:
             else:
                 out.append(float(round(level * 40)))
         return out
+
+    def set_alerts(self, alerts: Sequence[AlertView]) -> None:
+        """Replace the alerts in force (tests of the bell and the lists)."""
+        self._alerts = list(alerts)
 
     def set_last_event(self, last_event_us: int | Literal["now"] | None) -> None:
         """Move the feed's last delivery (tests of the stale banner)."""

@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from wallboard.alert_eval import format_value
 from wallboard.timeutil import US, to_datetime
 
 DASH = "–"
@@ -47,8 +48,9 @@ class Level(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Targets:
-    """Thresholds for the headline figures (per queue, ``sl_target`` and
-    ``sl_threshold`` found in the queue's figures win)."""
+    """Thresholds for the headline figures. Per queue, an ``sl_target`` found in
+    the queue's figures wins, and an ``sl_threshold`` scales the wait targets
+    (``asa_s``, ``longest_wait_s``) by its ratio to ``sl_threshold_s``."""
 
     sl_target: float = 0.80
     """Service level target (share)."""
@@ -313,6 +315,17 @@ def fmt(key: str, value: object) -> str:
     return count(v) if float(v).is_integer() else number(v, 2)
 
 
+def alert_value(value: object, unit: str = "") -> str:
+    """An alert's value or threshold with its unit: ``62%``, ``2:10``, ``7``
+    (:func:`wallboard.alert_eval.format_value`); as given when the unit is unknown."""
+    v = _num(value)
+    if v is None:
+        return DASH
+    if unit in ("share", "seconds", "count"):
+        return format_value(v, unit)
+    return count(v) if float(v).is_integer() else f"{v:g}"
+
+
 def sort_value(value: object) -> tuple[int, Any]:
     """A key that sorts numbers, then text, with nulls always last."""
     v = _num(value)
@@ -335,6 +348,18 @@ def _lower_is_better(v: float | None, target: float, near_factor: float) -> Leve
     return Level.NEAR if v <= target * near_factor else Level.BAD
 
 
+def _wait_target(target_s: float, figures: Mapping[str, Any], targets: Targets) -> float:
+    """A wait target (ASA, longest wait) for these figures: the global one, scaled by
+    the queue's own SL threshold against the global threshold when the figures carry
+    one (``sl_threshold``). With the defaults a 20 s queue keeps 20 s / 60 s, a chat
+    queue of 60 s gets 60 s / 3 min, an email queue of 1 h gets 1 h / 3 h."""
+    own = _num(figures.get("sl_threshold"))
+    base = targets.sl_threshold_s
+    if own is None or own <= 0 or base <= 0:
+        return target_s
+    return target_s * own / base
+
+
 def level_of(key: str, figures: Mapping[str, Any], targets: Targets) -> Level:
     """Where ``figures[key]`` stands against ``targets`` (per-figure overrides win)."""
     v = _num(figures.get(key))
@@ -346,12 +371,14 @@ def level_of(key: str, figures: Mapping[str, Any], targets: Targets) -> Level:
             return Level.GOOD
         return Level.NEAR if v >= target - targets.sl_near else Level.BAD
     if key == "asa":
-        target = _num(figures.get("sl_threshold")) or targets.asa_s
-        return _lower_is_better(v, target, targets.near_factor)
+        return _lower_is_better(
+            v, _wait_target(targets.asa_s, figures, targets), targets.near_factor
+        )
     if key == "longest_wait":
         if v is None:  # nobody waiting is the best there is
             return Level.GOOD if _num(figures.get("waiting")) == 0 else Level.NONE
-        return _lower_is_better(v, targets.longest_wait_s, targets.near_factor)
+        target = _wait_target(targets.longest_wait_s, figures, targets)
+        return _lower_is_better(v, target, targets.near_factor)
     if key == "waiting":
         if v is None:
             return Level.NONE

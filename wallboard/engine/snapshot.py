@@ -104,6 +104,7 @@ class WindowFigures:
     queues: Mapping[str, Figures]
     agents: Mapping[str, Figures]
     services: Mapping[str, Figures]
+    """Service -> ``uptime`` in this window (``Snapshot.services_now``: its status now)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,3 +161,10 @@ class Snapshot:
     """Agent -> team (config ``[teams]``, else the latest ``team`` its events gave)."""
     queue_names: Mapping[str, str] = field(default_factory=dict)
     """Queue -> display name, for the queues the config names."""
+    services_now: Mapping[str, Figures] = field(default_factory=dict)
+    """Service -> ``{"status": "up" | "down", "status_since": microseconds}``: its
+    latest status and when it entered it (a repeated status does not move it)."""
+    agent_queues: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Agent -> the queues they serve: their teams' queues (config ``[teams]``) and
+    the queues of the contacts they gave a first response to within the last hour.
+    Agents serving no queue are left out."""

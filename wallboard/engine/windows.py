@@ -185,6 +185,8 @@ class Windows:
         """Per window: escalations by category (detail windows only)."""
         self.queue_agents: list[dict[str, Counter[str]] | None] = [None] * self.n
         """Per window: answers by queue and agent (detail windows only)."""
+        self.qa_version = 0
+        """Changes when a (queue, agent) pair appears in or leaves ``queue_agents``."""
         self._detail: tuple[int, ...] = ()
 
     def enable_detail(self, w: Window) -> None:
@@ -233,6 +235,7 @@ class Windows:
         if self.categories[i] is not None:
             self.categories[i] = Counter()
             self.queue_agents[i] = {}
+            self.qa_version += 1
 
     # ----------------------------------------------------------- samples
 
@@ -331,12 +334,15 @@ class Windows:
                         per = qa.get(queue)
                         if per is None:
                             per = qa[queue] = Counter()
-                        _bump(per, agent, sign)
+                        if _bump(per, agent, sign):
+                            self.qa_version += 1
 
 
-def _bump(counter: Counter[Any], key: Any, sign: int) -> None:
+def _bump(counter: Counter[Any], key: Any, sign: int) -> bool:
+    """Add ``sign`` to a count; True when the key appeared or went."""
     n = counter[key] + sign
     if n:
         counter[key] = n
-    else:
-        del counter[key]
+        return n == sign
+    del counter[key]
+    return True
