@@ -7,11 +7,13 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
+T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
@@ -55,3 +57,16 @@ def event_line(i: int | str, ts: str | float = "2026-01-01T10:00:00Z", **fields:
     body = {"id": str(i), "ts": ts, "type": "contact.queued", "contact": f"c{i}", "queue": "q1"}
     body.update(fields)
     return json.dumps(body).encode() + b"\n"
+
+
+async def within(coro: Awaitable[T], timeout: float = 20.0, what: str = "") -> T:
+    """Await ``coro``; if it takes longer, print every task's stack and fail.
+
+    Shutting a feed down must never hang; when it does, the stacks say where.
+    """
+    try:
+        return await asyncio.wait_for(coro, timeout)
+    except TimeoutError:
+        for task in asyncio.all_tasks():
+            task.print_stack(file=sys.stderr)
+        raise AssertionError(f"{what or coro} took more than {timeout} s") from None

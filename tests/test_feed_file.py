@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import event_line, wait_until
+from tests.conftest import event_line, wait_until, within
 from wallboard.errors import UserError
 from wallboard.events import Event
 from wallboard.feeds.file_tail import FileTail
@@ -48,8 +48,8 @@ async def following(db: Path, log: Path, **kw: object) -> AsyncIterator[Running]
     try:
         yield run
     finally:
-        await run.stop()
-        await store.close()
+        await within(run.stop(), what="stopping the tail")
+        await within(store.close(), what="closing the store")
 
 
 def append(path: Path, data: bytes) -> None:
