@@ -343,8 +343,12 @@ def live(draw: Any, **kw: Any) -> tuple[Case, list[int]]:
 
 def feed_live(engine: Engine, case: Case, cuts: list[int], check: Any) -> None:
     done = 0
-    for cut, now in zip(cuts, case.nows, strict=True):
-        engine.add_many(case.events[done:cut])
+    for k, (cut, now) in enumerate(zip(cuts, case.nows, strict=True)):
+        if k % 2:  # one event at a time (add), or in a batch (add_many): the same numbers
+            for e in case.events[done:cut]:
+                engine.add(e)
+        else:
+            engine.add_many(case.events[done:cut])
         done = cut
         check(engine.snapshot(now), case.events[:cut])
 

@@ -202,9 +202,31 @@ class Engine:
         gc.disable()
         try:
             self._stale = stale = {}
-            add = self.add
-            for ev in events:
-                add(ev)
+            ids = self._ids
+            id_buckets = self._id_buckets
+            apply = self._apply
+            clock = self._clock
+            horizon = self._horizon
+            for ev in events:  # add(), inlined
+                eid = ev.id
+                if eid in ids:
+                    self.duplicates += 1
+                    continue
+                ids.add(eid)
+                ts = ev.ts
+                bucket = id_buckets.get(ts // _ID_BUCKET)
+                if bucket is None:
+                    id_buckets[ts // _ID_BUCKET] = [eid]
+                else:
+                    bucket.append(eid)
+                if clock is None or ts > clock:
+                    if not self._final:
+                        self._seq += 1
+                        heapq.heappush(self._pending, (ts, self._seq, ev))
+                elif ts < horizon:
+                    self.too_old += 1
+                else:
+                    apply(ev)
             self._stale = None
             refresh = self._refresh
             for cid, c in stale.items():
@@ -463,6 +485,9 @@ class Engine:
         engine.advance(now_us)
         engine.add_many(iter_events(db_path, since_us=engine.horizon_us(now_us)))
         engine.quarantined = quarantined_count(db_path)
+        # The state just loaded is millions of long-lived objects: leave them out of
+        # the cyclic collector's full passes (each would cost about a second).
+        gc.freeze()
         return engine
 
     # -------------------------------------------------------------- snapshot

@@ -47,7 +47,22 @@ class Timeline:
     ) -> None:
         """Add a change; a late one recomputes the integrals after it."""
         times = self.ts
-        i = len(times) if not times or times[-1] <= ts else bisect_right(times, ts)
+        self.version += 1
+        if not times or times[-1] <= ts:  # the usual case: a change after the others
+            if times:
+                dt = ts - times[-1]
+                self.cum_num.append(self.cum_num[-1] + dt * self._num[-1])
+                self.cum_den.append(self.cum_den[-1] + dt * self._den[-1])
+            else:
+                self.cum_num.append(0)
+                self.cum_den.append(0)
+            times.append(ts)
+            self.states.append(state)
+            self.info.append(info)
+            self._num.append(weights[0])
+            self._den.append(weights[1])
+            return
+        i = bisect_right(times, ts)
         times.insert(i, ts)
         self.states.insert(i, state)
         self.info.insert(i, info)
@@ -56,7 +71,6 @@ class Timeline:
         self.cum_num.insert(i, 0)
         self.cum_den.insert(i, 0)
         self._recompute(i)
-        self.version += 1
 
     def _recompute(self, start: int) -> None:
         times, num, den, cn, cd = self.ts, self._num, self._den, self.cum_num, self.cum_den

@@ -88,6 +88,9 @@ EMPTY: Final = new_stats(False)
 """The sums of a scope with nothing in a window (never mutated)."""
 
 _ONE: Final = 1
+_BUCKET: Final = 1_000_000  # sliding windows evict samples a second of ts at a time
+
+_Entry = tuple[Sample, "Deltas", int, Any]
 
 
 def deltas_of(s: Sample) -> tuple[Deltas, int, Any]:
@@ -168,8 +171,10 @@ class Windows:
         )
         """Sliding windows, shortest first."""
         self.fixed = [w for w in self.list if w.length is None]
-        self._los = [w.lo for w in self.list]
-        self._max_lo = max(self._los) if self._los else 0
+        self._los: list[int] = []
+        self._max_lo = 0
+        self._thresholds: list[tuple[int, tuple[int, ...]]] = []
+        self._set_los()
         self._min_sliding_lo = self.sliding[-1].lo if self.sliding else 2**62
         self.overall: list[Stats] = [new_stats(True) for _ in self.list]
         self.queues: dict[str, list[Stats]] = {}
@@ -178,9 +183,12 @@ class Windows:
         self.dirty_queues: set[str] = set()
         self.dirty_agents: set[str] = set()
         """Scopes whose sums changed in some window since the figures were last built."""
-        self._heaps: list[list[tuple[int, int, Sample, Deltas, int, Any]]] = [[] for _ in self.list]
-        self._alive: dict[Sample, int] = {}  # sample in a sliding window -> generation
-        self._gen = 0
+        # Per sliding window, its samples bucketed by second of ts (bucket -> entries)
+        # and a heap of the bucket numbers: sliding evicts whole buckets, and scans
+        # only the one the window's start falls in. A sample in a sliding window is
+        # in it exactly when its ts >= the window's lo (lo only grows).
+        self._buckets: list[dict[int, list[_Entry]]] = [{} for _ in self.list]
+        self._bucket_heaps: list[list[int]] = [[] for _ in self.list]
         self.categories: list[Counter[str] | None] = [None] * self.n
         """Per window: escalations by category (detail windows only)."""
         self.queue_agents: list[dict[str, Counter[str]] | None] = [None] * self.n
@@ -203,20 +211,41 @@ class Windows:
         for w in self.fixed:
             if w.lo != midnight:
                 self._reset(w, midnight)
-        alive = self._alive
         for w in self.sliding:
-            w.lo = now - w.length + 1  # type: ignore[operator]
-            heap = self._heaps[w.index]
-            longest = w is self.sliding[-1]
+            lo = w.lo = now - w.length + 1  # type: ignore[operator]
             i = w.index
-            while heap and heap[0][0] < w.lo:
-                _, gen, s, deltas, vi, v = heapq.heappop(heap)
-                if alive.get(s) == gen:
-                    self._apply((i,), s, deltas, vi, v, -1)
-                    if longest:
-                        del alive[s]
-        self._los = [w.lo for w in self.list]
-        self._max_lo = max(self._los)
+            keys = self._bucket_heaps[i]
+            buckets = self._buckets[i]
+            only = (i,)
+            apply = self._apply
+            while keys and keys[0] * _BUCKET < lo:
+                k = keys[0]
+                bucket = buckets[k]
+                if (k + 1) * _BUCKET <= lo:  # wholly out
+                    heapq.heappop(keys)
+                    del buckets[k]
+                    for s, deltas, vi, v in bucket:
+                        apply(only, s, deltas, vi, v, -1)
+                    continue
+                keep = []
+                for entry in bucket:
+                    if entry[0][1] < lo:
+                        apply(only, entry[0], entry[1], entry[2], entry[3], -1)
+                    else:
+                        keep.append(entry)
+                if len(keep) != len(bucket):
+                    bucket[:] = keep
+                break
+        self._set_los()
+
+    def _set_los(self) -> None:
+        self._los = los = [w.lo for w in self.list]
+        self._max_lo = max(los)
+        # (lo, the windows a ts >= lo is in), latest lo first.
+        self._thresholds = [
+            (lo, tuple(i for i in self._all if los[i] <= lo))
+            for lo in sorted(set(los), reverse=True)
+        ]
         if self.sliding:
             self._min_sliding_lo = self.sliding[-1].lo
 
@@ -231,7 +260,6 @@ class Windows:
         self.dirty_overall = True
         self.dirty_queues.update(self.queues)
         self.dirty_agents.update(self.agents)
-        self._heaps[i].clear()
         if self.categories[i] is not None:
             self.categories[i] = Counter()
             self.queue_agents[i] = {}
@@ -243,33 +271,48 @@ class Windows:
         """Count a sample in every window its ts is in."""
         deltas, vi, v = deltas_of(s)
         ts = s[1]
-        los = self._los
-        inside = self._all if ts >= self._max_lo else tuple(i for i in self._all if ts >= los[i])
+        inside = self._all if ts >= self._max_lo else self._inside(ts)
         if not inside:
             return
         if ts >= self._min_sliding_lo:
-            self._gen += 1
-            gen = self._gen
-            self._alive[s] = gen
-            heaps = self._heaps
+            entry = (s, deltas, vi, v)
+            k = ts // _BUCKET
             for w in self.sliding:
                 if ts >= w.lo:
-                    heapq.heappush(heaps[w.index], (ts, gen, s, deltas, vi, v))
+                    buckets = self._buckets[w.index]
+                    bucket = buckets.get(k)
+                    if bucket is None:
+                        buckets[k] = [entry]
+                        heapq.heappush(self._bucket_heaps[w.index], k)
+                    else:
+                        bucket.append(entry)
         self._apply(inside, s, deltas, vi, v, 1)
 
+    def _inside(self, ts: int) -> tuple[int, ...]:
+        """The windows a ts older than some window's start is in."""
+        for lo, inside in self._thresholds:
+            if ts >= lo:
+                return inside
+        return ()
+
     def remove(self, s: Sample) -> None:
-        """Stop counting a sample wherever it is counted."""
+        """Stop counting a sample wherever it is counted (it is in each window whose
+        lo its ts reaches: lo only grows, and today's restart empties it)."""
         deltas, vi, v = deltas_of(s)
         ts = s[1]
-        los = self._los
-        if self._alive.pop(s, None) is None:  # in no sliding window: only in today
-            inside = tuple(w.index for w in self.fixed if ts >= w.lo)
-        else:
-            inside = (
-                self._all if ts >= self._max_lo else tuple(i for i in self._all if ts >= los[i])
-            )
-        if inside:
-            self._apply(inside, s, deltas, vi, v, -1)
+        inside = self._all if ts >= self._max_lo else self._inside(ts)
+        if not inside:
+            return
+        if ts >= self._min_sliding_lo:
+            k = ts // _BUCKET
+            for w in self.sliding:
+                if ts >= w.lo:
+                    bucket = self._buckets[w.index][k]
+                    for j, entry in enumerate(bucket):
+                        if entry[0] is s or entry[0] == s:
+                            del bucket[j]
+                            break
+        self._apply(inside, s, deltas, vi, v, -1)
 
     def _apply(
         self, inside: tuple[int, ...], s: Sample, deltas: Deltas, vi: int, v: Any, sign: int
