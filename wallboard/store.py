@@ -25,7 +25,7 @@ from pathlib import Path
 import aiosqlite
 
 from wallboard.errors import UserError
-from wallboard.events import Event, parse_event
+from wallboard.events import Event, decode_stored
 from wallboard.timeutil import now_us
 
 SCHEMA_VERSION = 2
@@ -288,13 +288,13 @@ def iter_events(db_path: Path | str, since_us: int | None = None) -> Iterator[Ev
     conn = connect_readonly(db_path)
     try:
         if since_us is None:
-            cur = conn.execute("SELECT body FROM events ORDER BY seq")
+            cur = conn.execute("SELECT ts_us, body FROM events ORDER BY seq")
         else:
-            cur = conn.execute("SELECT body FROM events WHERE ts_us >= ? ORDER BY seq", (since_us,))
-        for (body,) in cur:
-            ev = parse_event(body)
-            if isinstance(ev, Event):  # stored rows were accepted once; always true
-                yield ev
+            cur = conn.execute(
+                "SELECT ts_us, body FROM events WHERE ts_us >= ? ORDER BY seq", (since_us,)
+            )
+        for ts_us, body in cur:
+            yield decode_stored(body, ts_us)
     finally:
         conn.close()
 
@@ -322,17 +322,12 @@ class EventFollower:
     def poll(self, limit: int = 50_000) -> list[Event]:
         """Events stored since the last poll (at most ``limit``)."""
         rows = self._conn.execute(
-            "SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            "SELECT seq, ts_us, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
             (self.last_seq, limit),
         ).fetchall()
         if rows:
             self.last_seq = rows[-1][0]
-        out = []
-        for _, body in rows:
-            ev = parse_event(body)
-            if isinstance(ev, Event):
-                out.append(ev)
-        return out
+        return [decode_stored(body, ts_us) for _, ts_us, body in rows]
 
     def quarantined(self) -> int:
         """The quarantine's current size."""
