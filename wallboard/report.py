@@ -19,6 +19,7 @@ from wallboard.config import TODAY, load_config
 from wallboard.engine import Engine, Snapshot
 from wallboard.errors import UserError
 from wallboard.events import Event, is_blank, parse_event
+from wallboard.figure_units import SECONDS_KEYS, SHARE_KEYS
 from wallboard.timeutil import (
     TimeFormatError,
     format_ts,
@@ -209,40 +210,15 @@ _AGENT_COLUMNS = (
     ("complaints", "compl"),
     ("sales", "sales"),
 )
-_RATES = frozenset(
-    {
-        "service_level",
-        "abandonment_rate",
-        "resolution_rate",
-        "fcr",
-        "escalation_rate",
-        "csat",
-        "sales_conversion",
-        "occupancy",
-        "uptime",
-    }
-)
-_SECONDS = frozenset(
-    {
-        "asa",
-        "first_response_p50",
-        "first_response_p90",
-        "reply_speed_mean",
-        "reply_speed_p90",
-        "longest_wait",
-        "aht",
-        "art",
-    }
-)
 
 
 def cell(key: str, value: Any) -> str:
     """One figure as text: a dash for null, never 0 or 100%."""
     if value is None:
         return "–"
-    if key in _RATES:
+    if key in SHARE_KEYS:
         return f"{value:.1%}"
-    if key in _SECONDS:
+    if key in SECONDS_KEYS:
         return f"{value:.1f}s" if value < 600 else f"{value / 60:.1f}m"
     if key == "nps":
         return f"{value:+.0f}"

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from wallboard.alert_eval import format_value
+from wallboard.figure_units import COUNT_KEYS, SECONDS_KEYS, SHARE_KEYS
 from wallboard.timeutil import US, to_datetime
 
 DASH = "–"
@@ -189,45 +190,9 @@ def short_duration(value: object) -> str:
     return f"{total // 86400}d"
 
 
-PERCENT_KEYS = frozenset(
-    {
-        "service_level",
-        "abandonment_rate",
-        "resolution_rate",
-        "fcr",
-        "escalation_rate",
-        "csat",
-        "sales_conversion",
-        "occupancy",
-        "uptime",
-    }
-)
-DURATION_KEYS = frozenset(
-    {
-        "asa",
-        "first_response_p50",
-        "first_response_p90",
-        "reply_speed_mean",
-        "reply_speed_p90",
-        "longest_wait",
-        "aht",
-        "art",
-    }
-)
-COUNT_KEYS = frozenset(
-    {
-        "arrivals",
-        "answered",
-        "abandoned",
-        "short_abandoned",
-        "answered_within",
-        "waiting",
-        "handled",
-        "escalations",
-        "complaints",
-        "sales",
-    }
-)
+# Re-exported under the names the screens use.
+PERCENT_KEYS = SHARE_KEYS
+DURATION_KEYS = SECONDS_KEYS
 METRIC_KEYS: tuple[str, ...] = (
     "service_level",
     "waiting",
