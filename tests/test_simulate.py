@@ -24,8 +24,6 @@ from wallboard.simulate import (
     SimOptionError,
     SimOptions,
     Simulator,
-    erlang_agents,
-    erlang_sl,
     open_sink,
     pace,
     run,
@@ -388,12 +386,6 @@ def test_more_agents_means_more_traffic() -> None:
     assert large > 3 * small
     faster = len(lines_of(duration="2h", start_us=START + 10 * H, rate=400))
     assert faster > 2 * small
-
-
-def test_erlang_c_matches_the_textbook_example() -> None:
-    # 200 calls/h, AHT 180 s, 20 s threshold (SL 0.888 with 14 agents).
-    assert erlang_sl(14, 10.0, 20 / 180) == pytest.approx(0.88835, abs=1e-5)
-    assert erlang_agents(10.0, 20 / 180, 0.8) == 14
 
 
 @pytest.mark.parametrize(

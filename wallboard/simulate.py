@@ -53,6 +53,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from wallboard.erlang import agents_needed
 from wallboard.errors import UserError
 from wallboard.timeutil import (
     US,
@@ -284,33 +285,6 @@ def _curve_minutes(points: tuple[tuple[float, float], ...]) -> list[float]:
         (h0, v0), (h1, v1) = points[j], points[j + 1]
         out.append(v0 + (v1 - v0) * (h - h0) / (h1 - h0))
     return out
-
-
-def erlang_sl(agents: int, traffic: float, threshold_over_aht: float) -> float:
-    """Erlang C service level: share answered within the threshold."""
-    if agents <= traffic:
-        return 0.0
-    b = 1.0
-    for k in range(1, agents + 1):
-        b = traffic * b / (k + traffic * b)
-    c = agents * b / (agents - traffic * (1 - b))
-    return 1.0 - c * math.exp(-(agents - traffic) * threshold_over_aht)
-
-
-def erlang_agents(traffic: float, threshold_over_aht: float, target: float) -> int:
-    """The fewest agents whose Erlang C service level reaches the target."""
-    if traffic <= 0:
-        return 1
-    n = max(1, math.floor(traffic) + 1)
-    b = 1.0
-    for k in range(1, n + 1):  # Erlang B up to n, then grow n one step at a time
-        b = traffic * b / (k + traffic * b)
-    while True:
-        c = n * b / (n - traffic * (1 - b))
-        if 1.0 - c * math.exp(-(n - traffic) * threshold_over_aht) >= target:
-            return n
-        n += 1
-        b = traffic * b / (n + traffic * b)
 
 
 class _Line(msgspec.Struct, omit_defaults=True):
@@ -828,7 +802,8 @@ class Simulator:
         if q.ch == EMAIL:
             return max(1, math.ceil(traffic / _EMAIL_OCCUPANCY + backlog * q.aht_s / 3600))
         threshold, target = _STAFF_SL[q.ch]
-        return erlang_agents(traffic, threshold / q.aht_s, target)
+        staffing = agents_needed(traffic, q.aht_s, threshold, target)
+        return max(1, staffing.agents) if staffing is not None else 1
 
     def _needed(self, q: _Queue, per_h: float, backlog: int = 0) -> int:
         """Agents to have logged in: the productive ones plus shrinkage, within the roster."""
