@@ -1,4 +1,9 @@
-"""Makes text that came from events safe to show: no markup, no control sequences.
+"""Makes raw input safe to print in the command line's output, exactly.
+
+For operators' listings (the quarantine, alert history): every control
+character becomes a visible escape, so what a producer sent can be read
+byte for byte. The screens use ``wallboard.widgets.sanitize.clean``, which
+shortens names and shows such characters as U+FFFD.
 
 Agent and queue names, reasons and raw lines are data, never instructions:
 an ESC, another C0/C1 control or a bidi override cannot move the cursor,
