@@ -137,18 +137,23 @@ class Pipeline:
                     QuarantineRow(source, reject.position, reject.reason, reject.raw, received)
                 )
             for pos, line in chunk.lines:
-                if adapter is None:
-                    canon: list[bytes] | str = [line]
-                else:
-                    canon = adapter(line)
-                    if isinstance(canon, str):
-                        quarantine.append(QuarantineRow(source, pos, canon, line, received))
+                if adapter is None:  # the hot path: one canonical event per line
+                    ev = parse_event(line)
+                    if type(ev) is Rejection:
+                        if line.strip():  # blank lines are skipped, not refused
+                            quarantine.append(QuarantineRow(source, pos, ev.reason, line, received))
                         continue
+                    rows.append((ev.id, ev.ts, ev.type, line))  # type: ignore[union-attr]
+                    events.append(ev)  # type: ignore[arg-type]
+                    continue
+                canon = adapter(line)
+                if isinstance(canon, str):
+                    quarantine.append(QuarantineRow(source, pos, canon, line, received))
+                    continue
                 for body in canon:
                     ev = parse_event(body)
                     if isinstance(ev, Rejection):
-                        if body.strip():  # blank lines are skipped, not refused
-                            quarantine.append(QuarantineRow(source, pos, ev.reason, line, received))
+                        quarantine.append(QuarantineRow(source, pos, ev.reason, line, received))
                         continue
                     rows.append((ev.id, ev.ts, ev.type, body))
                     events.append(ev)
