@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from wallboard.errors import UserError
 from wallboard.feeds.lines import Feed
+from wallboard.store import Checkpoint
 
 FEED_FORMS = "a file path, file:PATH, tcp://HOST:PORT, unix:PATH or - for stdin"
 
@@ -16,7 +17,7 @@ def open_feed(
     *,
     once: bool = False,
     from_end: bool = False,
-    resume: dict | None = None,
+    resume: dict[str, Checkpoint] | None = None,
     bind_any: bool = False,
 ) -> Feed:
     """Build the feed a ``--feed`` value names (without starting it).

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -39,20 +40,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     for name, (module_name, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         if only in (None, name):
-            module = _load(module_name)
-            if module is not None:
-                module.add_arguments(p)
-                p.set_defaults(_module=module)
+            module = importlib.import_module(module_name)
+            module.add_arguments(p)
+            p.set_defaults(_module=module)
     return parser
-
-
-def _load(module_name: str):  # type: ignore[no-untyped-def]
-    try:
-        return importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            return None  # command not built yet
-        raise
 
 
 def _version() -> str:
@@ -73,17 +64,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    module = getattr(args, "_module", None)
-    if module is None:
-        print(f"wallboard: '{args.command}' is not available in this build", file=sys.stderr)
-        return 2
     try:
-        return int(module.run(args) or 0)
+        return int(args._module.run(args) or 0)
     except UserError as exc:
         print(f"wallboard {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # disk full, permissions, a vanished file...
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"wallboard {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug: say so in one line, keep the traceback on request
+        if os.environ.get("WALLBOARD_DEBUG"):
+            raise
+        print(
+            f"wallboard {args.command}: internal error: {type(exc).__name__}: {exc} "
+            "(set WALLBOARD_DEBUG=1 to see where, and please report it)",
+            file=sys.stderr,
+        )
+        return 70
 
 
 if __name__ == "__main__":
