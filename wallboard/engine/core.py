@@ -63,10 +63,28 @@ from wallboard.timeutil import US, local_midnight_us
 _HOUR = 3600 * US
 _ID_BUCKET = _HOUR  # event ids are forgotten an hour-bucket at a time
 _NEVER = -(2**62)
+_SETTLE_GC_CONTACTS = 5_000  # below that, the collector's passes are short anyway
 
 
 def _ts(rec: Record) -> int:
     return rec[0]
+
+
+def _settle_gc() -> None:
+    """Collect what is not frozen yet, then freeze what survives (once an hour of clock).
+
+    The engine's state is millions of long-lived objects with no reference cycles.
+    Left to itself, the cyclic collector makes a full pass over all of them each
+    time the heap grows by a quarter: a pause of up to a second in the middle of
+    a snapshot. Frozen objects are skipped by every pass but are still freed by
+    reference counting when dropped (all the engine's are), so the collector's
+    passes cover at most an hour's new objects. The collection before the freeze
+    reclaims the cyclic garbage that exists at that moment; what the rest of the
+    program builds in cycles, freezes, then drops would stay until
+    ``gc.unfreeze()``.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 class _Contact:
@@ -135,6 +153,7 @@ class Engine:
         self._horizon = _NEVER
         self._pending: list[tuple[int, int, Event]] = []
         self._seq = 0
+        self._gc_hour = _NEVER
         self._ids: set[str] = set()
         self._id_buckets: dict[int, list[str]] = {}
 
@@ -202,6 +221,9 @@ class Engine:
         gc.disable()
         try:
             self._stale = stale = {}
+            # No contact held yet (a restart, a first batch): every contact the batch
+            # touches is new, so they are derived first and counted all at once.
+            bulk = not self._contacts
             ids = self._ids
             id_buckets = self._id_buckets
             apply = self._apply
@@ -228,9 +250,12 @@ class Engine:
                 else:
                     apply(ev)
             self._stale = None
-            refresh = self._refresh
-            for cid, c in stale.items():
-                refresh(cid, c)
+            if bulk:
+                self._refresh_bulk(stale)
+            else:
+                refresh = self._refresh
+                for cid, c in stale.items():
+                    refresh(cid, c)
         finally:
             self._stale = None
             if gc_was_on:
@@ -371,14 +396,72 @@ class Engine:
             k += 1
         return False
 
-    def _emit(self, cid: str, c: _Contact) -> None:
-        d = c.derived
+    def _refresh_bulk(self, stale: dict[str, _Contact]) -> None:
+        """:meth:`_refresh` of contacts never derived, at once: every contact is
+        derived and indexed first, then the samples are counted in one pass
+        (:meth:`Windows.add_many`), with sorted building instead of insertions."""
+        targets_of = self._targets_of
+        waiting: dict[str, list[tuple[int, str]]] = {}
+        cust_queued = self._cust_queued
+        cust_resolved = self._cust_resolved
+        touched_q: set[str] = set()
+        touched_r: set[str] = set()
+        for cid, c in stale.items():
+            d = derive(c.records, targets_of, cid) if c.records else _NOTHING
+            c.derived = d
+            if d.waiting is not None:
+                q, since = d.waiting
+                lst = waiting.get(q)
+                if lst is None:
+                    waiting[q] = [(since, cid)]
+                else:
+                    lst.append((since, cid))
+            customer = d.customer
+            if customer is not None:
+                lst = cust_queued.get(customer)
+                if lst is None:
+                    cust_queued[customer] = [(d.queued_ts, cid)]  # type: ignore[list-item]
+                else:
+                    lst.append((d.queued_ts, cid))  # type: ignore[arg-type]
+                    touched_q.add(customer)
+                if d.resolve is not None:
+                    lst = cust_resolved.get(customer)
+                    if lst is None:
+                        cust_resolved[customer] = [(d.resolve[0], cid)]
+                    else:
+                        lst.append((d.resolve[0], cid))
+                        touched_r.add(customer)
+        for customer in touched_q:
+            cust_queued[customer].sort()
+        for customer in touched_r:
+            cust_resolved[customer].sort()
+        for q, items in waiting.items():
+            wl = self._waiting.get(q)
+            if wl is None:
+                self._waiting[q] = SortedList(items)
+            else:
+                wl.update(items)
+        out: list[Sample] = []
+        samples_of = self._samples_of
+        for cid, c in stale.items():
+            new = samples_of(cid, c.derived)
+            c.samples = new
+            out += new
+        self._win.add_many(out)
+
+    def _samples_of(self, cid: str, d: Derived) -> list[Sample]:
+        """A contact's samples: its derived ones and the resolution ones (which need
+        the other contacts of its customer)."""
         new = d.samples
         if d.resolve is not None:
             r_ts, agent, value, clean = d.resolve
             new = [*new, (K_RESOLVE, r_ts, cid, d.queue, agent, value)]
             if clean and not self._is_repeat(d.customer, r_ts, cid):
                 new.append((K_FCR, r_ts, cid, d.queue, agent))
+        return new
+
+    def _emit(self, cid: str, c: _Contact) -> None:
+        new = self._samples_of(cid, c.derived)
         old = c.samples
         if old == new:
             return
@@ -426,6 +509,10 @@ class Engine:
         if self._clock is not None and now_us <= self._clock:
             return
         self._clock = now_us
+        if now_us // _HOUR != self._gc_hour:
+            self._gc_hour = now_us // _HOUR
+            if len(self._contacts) >= _SETTLE_GC_CONTACTS:
+                _settle_gc()
         if now_us >= self._next_midnight:
             self._midnight = local_midnight_us(now_us, self._zone)
             self._next_midnight = local_midnight_us(self._midnight + 25 * _HOUR, self._zone)
@@ -483,12 +570,22 @@ class Engine:
 
         engine = cls(config)
         engine.advance(now_us)
-        engine.add_many(iter_events(db_path, since_us=engine.horizon_us(now_us)))
+        engine.load(iter_events(db_path, since_us=engine.horizon_us(now_us)))
         engine.quarantined = quarantined_count(db_path)
-        # The state just loaded is millions of long-lived objects: leave them out of
-        # the cyclic collector's full passes (each would cost about a second).
-        gc.freeze()
         return engine
+
+    def load(self, events: Iterable[Event]) -> None:
+        """:meth:`add_many` for a restart: the state it builds (millions of long-lived
+        objects) is then left out of the cyclic collector's passes (``gc.freeze``;
+        a full pass over it would cost about a second, and it holds no cycles)."""
+        gc_was_on = gc.isenabled()
+        gc.disable()
+        try:
+            self.add_many(events)
+        finally:
+            gc.freeze()  # before the collector runs again, so no full pass in between
+            if gc_was_on:
+                gc.enable()
 
     # -------------------------------------------------------------- snapshot
 

@@ -8,7 +8,9 @@ the first change the state is unknown and counts in neither integral.
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_right
+from itertools import count
 from typing import Final
 
 # Agent states: (counts as occupied, counts as logged-in working time).
@@ -20,6 +22,8 @@ _AGENT_WEIGHTS: Final[dict[str, tuple[int, int]]] = {
     "offline": (0, 0),
 }
 
+_versions = count()
+
 
 class Timeline:
     """State changes with running integrals ``num`` and ``den`` (microseconds)."""
@@ -27,16 +31,19 @@ class Timeline:
     __slots__ = ("_den", "_num", "cum_den", "cum_num", "info", "states", "ts", "version")
 
     def __init__(self) -> None:
-        self.ts: list[int] = []
+        # Machine-integer arrays (8 bytes a value, no int objects): an agent's day
+        # holds a state change every few minutes, for thousands of agents.
+        self.ts = array("q")
         self.states: list[str] = []
         self.info: list[tuple[str | None, str | None] | None] = []
         """Per change: ``(name, team)`` an agent event carried, or None."""
-        self._num: list[int] = []  # indicator of each state
-        self._den: list[int] = []
-        self.cum_num: list[int] = []  # integral from ts[0] to ts[i]
-        self.cum_den: list[int] = []
-        self.version = 0
-        """Changes on every insert or trim (for caches of integrals)."""
+        self._num = array("b")  # indicator of each state
+        self._den = array("b")
+        self.cum_num = array("q")  # integral from ts[0] to ts[i]
+        self.cum_den = array("q")
+        self.version = next(_versions)
+        """Changes on every insert or trim (for caches of integrals); never the same for
+        two timelines either (an agent's line can be dropped and made again)."""
 
     def insert(
         self,
@@ -47,7 +54,7 @@ class Timeline:
     ) -> None:
         """Add a change; a late one recomputes the integrals after it."""
         times = self.ts
-        self.version += 1
+        self.version = next(_versions)
         if not times or times[-1] <= ts:  # the usual case: a change after the others
             if times:
                 dt = ts - times[-1]
@@ -92,7 +99,7 @@ class Timeline:
         del self.cum_num[:k]
         del self.cum_den[:k]
         self._recompute(0)
-        self.version += 1
+        self.version = next(_versions)
         return True
 
     def integrals(self, t: int) -> tuple[int, int]:

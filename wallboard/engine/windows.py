@@ -74,11 +74,19 @@ Stats = list[Any]
 Deltas = tuple[tuple[int, Any], ...]
 
 
-def new_stats(sorted_values: bool) -> Stats:
+class _Unsorted(list):  # type: ignore[type-arg]
+    """A big scope's percentile values during :meth:`Windows.add_many`: added in
+    any order, sorted once at the end of the batch."""
+
+    __slots__ = ()
+    add = list.append
+
+
+def new_stats(sorted_values: bool, bulk: bool = False) -> Stats:
     """Empty sums; percentile values in SortedLists (big scopes) or plain lists (agents)."""
     st: Stats = [0] * _SUMS
     if sorted_values:
-        st += [SortedList(), SortedList()]
+        st += [_Unsorted(), _Unsorted()] if bulk else [SortedList(), SortedList()]
     else:
         st += [[], []]
     return st
@@ -196,6 +204,7 @@ class Windows:
         self.qa_version = 0
         """Changes when a (queue, agent) pair appears in or leaves ``queue_agents``."""
         self._detail: tuple[int, ...] = ()
+        self._bulk = False
 
     def enable_detail(self, w: Window) -> None:
         """Also keep escalations by category and answers by (queue, agent) in ``w``."""
@@ -288,6 +297,26 @@ class Windows:
                         bucket.append(entry)
         self._apply(inside, s, deltas, vi, v, 1)
 
+    def add_many(self, samples: list[Sample]) -> None:
+        """:meth:`add` each sample; the big scopes' percentile values are sorted once
+        at the end instead of inserted one at a time."""
+        big = [self.overall, *self.queues.values()]
+        for stats in big:
+            for st in stats:
+                st[FR_VALUES] = _Unsorted(st[FR_VALUES])
+                st[REPLY_VALUES] = _Unsorted(st[REPLY_VALUES])
+        self._bulk = True
+        try:
+            add = self.add
+            for s in samples:
+                add(s)
+        finally:
+            self._bulk = False
+            for stats in (self.overall, *self.queues.values()):
+                for st in stats:
+                    st[FR_VALUES] = SortedList(st[FR_VALUES])
+                    st[REPLY_VALUES] = SortedList(st[REPLY_VALUES])
+
     def _inside(self, ts: int) -> tuple[int, ...]:
         """The windows a ts older than some window's start is in."""
         for lo, inside in self._thresholds:
@@ -323,7 +352,7 @@ class Windows:
         if queue is not None:
             stats = self.queues.get(queue)
             if stats is None:
-                stats = self.queues[queue] = [new_stats(True) for _ in self._all]
+                stats = self.queues[queue] = [new_stats(True, self._bulk) for _ in self._all]
             big.append(stats)
             self.dirty_queues.add(queue)
         self.dirty_overall = True
