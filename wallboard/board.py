@@ -102,12 +102,14 @@ async def show_live(
     """
     from wallboard.alert_store import AlertMonitor, AlertReader, alert_loop, service_states
     from wallboard.engine.core import Engine
+    from wallboard.history import HistoryReader, HistoryRecorder
 
     rules = rules_for(config)
     store = StoreWriter(db_path)
     await store.open()
     monitor: AlertMonitor | None = None
     reader: AlertReader | None = None
+    recorder: HistoryRecorder | None = None
     try:
         feed = make_feed(await store.checkpoints())
         await feed.start()
@@ -118,7 +120,14 @@ async def show_live(
             engine, before = Engine(config), 0
         monitor = AlertMonitor(db_path, rules, gap_window=gap_window_text(config))
         reader = AlertReader(db_path)
-        source = LiveSource(engine, feed.description, quarantined_before=before, alerts=reader)
+        recorder = HistoryRecorder(db_path)
+        source = LiveSource(
+            engine,
+            feed.description,
+            quarantined_before=before,
+            alerts=reader,
+            history=HistoryReader(db_path),
+        )
         pipeline = Pipeline(store, adapter=adapter)
         source.attach(pipeline)
         app = make_app(source, args, config)
@@ -127,7 +136,7 @@ async def show_live(
         alerts = asyncio.create_task(
             alert_loop(
                 monitor,
-                source.snapshot,
+                recorder.wrap(source.snapshot),  # also samples the sparklines' history
                 source.status,
                 services=lambda: service_states(engine),
                 after_write=reader.invalidate,
@@ -143,10 +152,9 @@ async def show_live(
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
     finally:
-        if reader is not None:
-            reader.close()
-        if monitor is not None:
-            monitor.close()
+        for closing in (reader, monitor, recorder):
+            if closing is not None:
+                closing.close()
         await store.close()
     return 0
 

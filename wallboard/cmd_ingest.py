@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
 async def _ingest(args: argparse.Namespace, db_path: Path, config: Any = None) -> int:
     store = StoreWriter(db_path)
     await store.open()
-    monitor = None
+    monitor = recorder = None
     try:
         feed = open_feed(
             args.feed,
@@ -107,7 +107,7 @@ async def _ingest(args: argparse.Namespace, db_path: Path, config: Any = None) -
         pipeline = Pipeline(store, adapter=make_adapter(args.format))
         alerts: asyncio.Task[None] | None = None
         if config is not None:
-            monitor, alerts = _start_alerts(db_path, config, pipeline, args.quiet)
+            monitor, alerts, recorder = _start_alerts(db_path, config, pipeline, args.quiet)
         task = asyncio.current_task()
         assert task is not None
         loop = asyncio.get_running_loop()
@@ -144,13 +144,16 @@ async def _ingest(args: argparse.Namespace, db_path: Path, config: Any = None) -
             )
         print(_summary(pipeline.counters, interrupted), file=sys.stderr)
     finally:
-        if monitor is not None:
-            monitor.close()
+        for closing in (monitor, recorder):
+            if closing is not None:
+                closing.close()
         await store.close()
     return 0
 
 
-def _start_alerts(db_path: Path, config: Any, pipeline: Pipeline, quiet: bool) -> tuple[Any, Any]:
+def _start_alerts(
+    db_path: Path, config: Any, pipeline: Pipeline, quiet: bool
+) -> tuple[Any, Any, Any]:
     """The engine (restored from the DB, then fed every stored batch) and the 1 Hz
     evaluation task, before the feed starts so that no stored batch is missed."""
     from wallboard.alert_rules import gap_window_text, rules_for
@@ -162,11 +165,13 @@ def _start_alerts(db_path: Path, config: Any, pipeline: Pipeline, quiet: bool) -
         service_states,
     )
     from wallboard.engine.core import Engine
+    from wallboard.history import HistoryRecorder
     from wallboard.source import FeedStatus
     from wallboard.store import quarantined_count
     from wallboard.timeutil import now_us
 
     engine = Engine.restore(db_path, now_us(), config)
+    recorder = HistoryRecorder(db_path)
     before = quarantined_count(db_path)
     backlog = Backlog()
 
@@ -200,7 +205,7 @@ def _start_alerts(db_path: Path, config: Any, pipeline: Pipeline, quiet: bool) -
     task = asyncio.create_task(
         alert_loop(
             monitor,
-            snapshot,
+            recorder.wrap(snapshot),  # the same 1 Hz snapshots feed the sparklines' history
             status,
             services=lambda: service_states(engine),
             on_transitions=show,
@@ -208,7 +213,7 @@ def _start_alerts(db_path: Path, config: Any, pipeline: Pipeline, quiet: bool) -
             paused=backlog.busy,
         )
     )
-    return monitor, task
+    return monitor, task, recorder
 
 
 def _summary(c: Counters, interrupted: bool) -> str:

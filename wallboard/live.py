@@ -23,6 +23,7 @@ from wallboard.alert_store import AlertReader, AlertRecord, Backlog, acknowledge
 from wallboard.engine.core import Engine
 from wallboard.engine.snapshot import Snapshot
 from wallboard.events import Event
+from wallboard.history import HistoryReader
 from wallboard.pipeline import Pipeline
 from wallboard.source import AlertView, FeedStatus
 from wallboard.store import EventFollower
@@ -41,8 +42,10 @@ class LiveSource:
         quarantined_before: int = 0,
         *,
         alerts: AlertReader | None = None,
+        history: HistoryReader | None = None,
     ) -> None:
         self.engine = engine
+        self._history = history
         self.description = description
         self.pipeline: Pipeline | None = None
         self.error: str | None = None
@@ -68,6 +71,14 @@ class LiveSource:
         """The engine's figures at ``now_us``."""
         self.engine.quarantined = self._quarantined_before + self._counters_quarantined()
         return self.engine.snapshot(now_us)
+
+    def history(
+        self, kind: str, key: str, metric: str, window: str, points: int
+    ) -> Sequence[float | None]:
+        """Per-minute samples stored by this process (empty: the screen keeps its own)."""
+        if self._history is None:
+            return ()
+        return self._history.series(kind, key, metric, window, points, now_us())
 
     def _counters_quarantined(self) -> int:
         return self.pipeline.counters.quarantined if self.pipeline else 0
@@ -141,8 +152,15 @@ class ViewerSource:
         self.db_path = db_path
         self._follower = EventFollower(db_path, after_seq=after_seq)
         self._alerts = AlertReader(db_path)
+        self._history = HistoryReader(db_path)
         self._events = 0
         self._last_event_us: int | None = None
+
+    def history(
+        self, kind: str, key: str, metric: str, window: str, points: int
+    ) -> Sequence[float | None]:
+        """The writer's per-minute samples for the drill-down sparklines."""
+        return self._history.series(kind, key, metric, window, points, now_us())
 
     def _poll(self) -> None:
         while events := self._follower.poll():
@@ -190,6 +208,7 @@ class ViewerSource:
         """Release the DB connections."""
         self._follower.close()
         self._alerts.close()
+        self._history.close()
 
 
 def max_seq(db_path: Path) -> int:

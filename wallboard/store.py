@@ -28,7 +28,7 @@ from wallboard.errors import UserError
 from wallboard.events import Event, decode_stored
 from wallboard.timeutil import now_us
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Migration N brings a database from user_version N-1 to N. Append only.
 MIGRATIONS: list[str] = [
@@ -90,6 +90,19 @@ MIGRATIONS: list[str] = [
         by        TEXT               -- who acknowledged
     );
     CREATE INDEX alert_events_alert ON alert_events (alert_id, seq);
+    """,
+    # 3: per-minute figures for the drill-down sparklines (wallboard/history.py).
+    """
+    CREATE TABLE history (
+        win       TEXT    NOT NULL,  -- the window: 15m, 1h, today...
+        kind      TEXT    NOT NULL,  -- overall, queue, agent
+        key       TEXT    NOT NULL,  -- queue or agent id ('' overall)
+        metric    TEXT    NOT NULL,
+        minute_us INTEGER NOT NULL,
+        value     REAL,
+        PRIMARY KEY (win, kind, key, metric, minute_us)
+    ) WITHOUT ROWID;
+    CREATE INDEX history_minute ON history (minute_us);
     """,
 ]
 
