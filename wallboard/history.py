@@ -20,7 +20,7 @@ from wallboard.store import connect_readonly
 from wallboard.timeutil import US
 
 STEP_US = 60 * US
-KEEP_US = 6 * 3600 * US
+KEEP_US = 4 * 3600 * US  # the 240 points a sparkline shows
 QUEUE_METRICS = ("service_level", "waiting", "handled")
 AGENT_METRICS = ("handled",)
 
