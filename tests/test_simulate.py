@@ -18,16 +18,10 @@ from pathlib import Path
 import pytest
 
 from wallboard.cli import build_parser, main
+from wallboard.cmd_simulate import open_sink, pace, run
 from wallboard.errors import UserError
 from wallboard.events import EVENT_TYPES, Event, Rejection, parse_event
-from wallboard.simulate import (
-    SimOptionError,
-    SimOptions,
-    Simulator,
-    open_sink,
-    pace,
-    run,
-)
+from wallboard.simulate import SimOptionError, SimOptions, Simulator
 from wallboard.timeutil import US, parse_rfc3339
 
 START = parse_rfc3339("2024-05-06T00:00:00Z")  # a Monday, midnight UTC

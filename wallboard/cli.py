@@ -21,7 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("wallboard.cmd_demo", "live demo: built-in simulator feeding the real pipeline"),
     "run": ("wallboard.cmd_run", "show the board for a live feed (ingest and screen in one)"),
     "ingest": ("wallboard.cmd_ingest", "follow a feed into the database, headless"),
-    "simulate": ("wallboard.simulate", "write a simulated contact centre's events"),
+    "simulate": ("wallboard.cmd_simulate", "write a simulated contact centre's events"),
     "report": ("wallboard.report", "print the metrics at an instant, without a screen"),
     "db": ("wallboard.cmd_db", "inspect a database: info, quarantine"),
     "config": ("wallboard.config", "check a configuration file"),
