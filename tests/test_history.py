@@ -31,9 +31,7 @@ def test_one_sample_a_minute_read_back_with_gaps(tmp_path: Path) -> None:
     engine = engine_with(
         event_line(1, "2026-01-01T10:00:00Z", contact="c1", queue="sales"),
         event_line(2, "2026-01-01T10:02:00Z", contact="c2", queue="sales"),
-        event_line(
-            3, "2026-01-01T10:02:10Z", type="contact.answered", contact="c2", agent="a1"
-        ),
+        event_line(3, "2026-01-01T10:02:10Z", type="contact.answered", contact="c2", agent="a1"),
     )
     recorder = HistoryRecorder(db)
     rows = recorder.observe(engine.snapshot(T0 + 5 * US))

@@ -66,6 +66,4 @@ def test_local_midnight_across_dst() -> None:
     noon = parse_rfc3339("2026-03-29T12:00:00Z")
     assert local_midnight_us(noon, london) == parse_rfc3339("2026-03-29T00:00:00Z")
     # The day after, midnight is 00:00 BST = 23:00 UTC the day before.
-    assert local_midnight_us(noon + 86400 * 10**6, london) == parse_rfc3339(
-        "2026-03-29T23:00:00Z"
-    )
+    assert local_midnight_us(noon + 86400 * 10**6, london) == parse_rfc3339("2026-03-29T23:00:00Z")

@@ -225,25 +225,25 @@ class Windows:
             i = w.index
             keys = self._bucket_heaps[i]
             buckets = self._buckets[i]
-            only = (i,)
-            apply = self._apply
+            drop = self._drop
             while keys and keys[0] * _BUCKET < lo:
                 k = keys[0]
                 bucket = buckets[k]
                 if (k + 1) * _BUCKET <= lo:  # wholly out
                     heapq.heappop(keys)
                     del buckets[k]
-                    for s, deltas, vi, v in bucket:
-                        apply(only, s, deltas, vi, v, -1)
+                    drop(i, bucket)
                     continue
                 keep = []
+                out = []
                 for entry in bucket:
                     if entry[0][1] < lo:
-                        apply(only, entry[0], entry[1], entry[2], entry[3], -1)
+                        out.append(entry)
                     else:
                         keep.append(entry)
-                if len(keep) != len(bucket):
+                if out:
                     bucket[:] = keep
+                    drop(i, out)
                 break
         self._set_los()
 
@@ -286,9 +286,10 @@ class Windows:
         if ts >= self._min_sliding_lo:
             entry = (s, deltas, vi, v)
             k = ts // _BUCKET
+            all_buckets = self._buckets
             for w in self.sliding:
                 if ts >= w.lo:
-                    buckets = self._buckets[w.index]
+                    buckets = all_buckets[w.index]
                     bucket = buckets.get(k)
                     if bucket is None:
                         buckets[k] = [entry]
@@ -343,51 +344,105 @@ class Windows:
                             break
         self._apply(inside, s, deltas, vi, v, -1)
 
+    def _drop(self, i: int, entries: list[_Entry]) -> None:
+        """Stop counting ``entries`` in window ``i`` (they left that sliding window):
+        :meth:`_apply` with sign -1 and one window, for many samples at once."""
+        if not entries:
+            return
+        self.dirty_overall = True
+        overall = self.overall[i]
+        queues = self.queues
+        agents = self.agents
+        dirty_queues = self.dirty_queues
+        dirty_agents = self.dirty_agents
+        cats = self.categories[i]
+        qa = self.queue_agents[i]
+        for s, deltas, vi, v in entries:
+            for j, d in deltas:
+                overall[j] -= d
+            if vi:
+                overall[vi].remove(v)
+            queue = s[3]
+            agent = s[4]
+            if queue is not None:  # counted when added: its scope exists (never dropped)
+                st = queues[queue][i]
+                for j, d in deltas:
+                    st[j] -= d
+                if vi:
+                    st[vi].remove(v)
+                dirty_queues.add(queue)
+            if agent is not None:
+                st = agents[agent][i]
+                for j, d in deltas:
+                    st[j] -= d
+                if vi:
+                    st[vi].remove(v)
+                dirty_agents.add(agent)
+            if cats is not None:
+                kind = s[0]
+                if kind == K_ESCALATION and s[5] is not None:
+                    _bump(cats, s[5], -1)
+                elif kind == K_ANSWER and agent is not None and queue is not None:
+                    assert qa is not None
+                    per = qa.get(queue)
+                    if per is None:
+                        per = qa[queue] = Counter()
+                    if _bump(per, agent, -1):
+                        self.qa_version += 1
+
     def _apply(
         self, inside: tuple[int, ...], s: Sample, deltas: Deltas, vi: int, v: Any, sign: int
     ) -> None:
         queue = s[3]
         agent = s[4]
-        big = [self.overall]  # scopes whose values are SortedLists
-        if queue is not None:
-            stats = self.queues.get(queue)
-            if stats is None:
-                stats = self.queues[queue] = [new_stats(True, self._bulk) for _ in self._all]
-            big.append(stats)
-            self.dirty_queues.add(queue)
         self.dirty_overall = True
-        small = None  # an agent's values: a plain list, sorted when read
+        qstats = None  # big scopes' values are SortedLists
+        if queue is not None:
+            qstats = self.queues.get(queue)
+            if qstats is None:
+                qstats = self.queues[queue] = [new_stats(True, self._bulk) for _ in self._all]
+            self.dirty_queues.add(queue)
+        astats = None  # an agent's values: a plain list, sorted when read
         if agent is not None:
-            small = self.agents.get(agent)
-            if small is None:
-                small = self.agents[agent] = [new_stats(False) for _ in self._all]
+            astats = self.agents.get(agent)
+            if astats is None:
+                astats = self.agents[agent] = [new_stats(False) for _ in self._all]
             self.dirty_agents.add(agent)
+        overall = self.overall
         if sign > 0:
-            for stats in big:
-                for k in inside:
-                    st = stats[k]
+            for k in inside:
+                st = overall[k]
+                for i, d in deltas:
+                    st[i] += d
+                if vi:
+                    st[vi].add(v)
+                if qstats is not None:
+                    st = qstats[k]
                     for i, d in deltas:
                         st[i] += d
                     if vi:
                         st[vi].add(v)
-            if small is not None:
-                for k in inside:
-                    st = small[k]
+                if astats is not None:
+                    st = astats[k]
                     for i, d in deltas:
                         st[i] += d
                     if vi:
                         st[vi].append(v)
         else:
-            for stats in big:
-                for k in inside:
-                    st = stats[k]
+            for k in inside:
+                st = overall[k]
+                for i, d in deltas:
+                    st[i] -= d
+                if vi:
+                    st[vi].remove(v)
+                if qstats is not None:
+                    st = qstats[k]
                     for i, d in deltas:
                         st[i] -= d
                     if vi:
                         st[vi].remove(v)
-            if small is not None:
-                for k in inside:
-                    st = small[k]
+                if astats is not None:
+                    st = astats[k]
                     for i, d in deltas:
                         st[i] -= d
                     if vi:
