@@ -28,6 +28,9 @@ from wallboard.pipeline import Adapter, Counters, Pipeline
 from wallboard.safe_text import printable
 from wallboard.store import StoreWriter
 
+FORMATS = ("jsonl", "queue_log")
+"""What ``--format`` accepts: canonical JSON lines, or Asterisk's queue_log."""
+
 
 def add_feed_arguments(p: argparse.ArgumentParser) -> None:
     """The feed options shared by `ingest` and `run`."""
@@ -35,7 +38,7 @@ def add_feed_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", type=Path, default=None, help="database file (default: per-user)")
     p.add_argument(
         "--format",
-        choices=("jsonl", "queue_log"),
+        choices=FORMATS,
         default="jsonl",
         help="jsonl: SPEC events, one per line; queue_log: Asterisk's queue_log",
     )

@@ -13,7 +13,7 @@ import asyncio
 from pathlib import Path
 
 from wallboard.board import add_board_arguments, load_board_config, make_app, show_live
-from wallboard.cmd_ingest import make_adapter
+from wallboard.cmd_ingest import FORMATS, make_adapter
 from wallboard.config import Config
 from wallboard.errors import UserError
 from wallboard.feeds.lines import Feed
@@ -29,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--feed", default=None, help=f"{FEED_FORMS}; leave out to view a DB another process writes"
     )
     p.add_argument("--db", type=Path, default=None, help="database file (default: per-user)")
-    p.add_argument("--format", choices=("jsonl", "queue_log"), default="jsonl")
+    p.add_argument("--format", choices=FORMATS, default="jsonl")
     p.add_argument("--from-end", action="store_true", help="first run: skip what a file holds")
     p.add_argument("--listen-any", action="store_true", help="allow non-loopback tcp://")
     add_board_arguments(p, default_mode="supervisor")

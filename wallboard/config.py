@@ -197,6 +197,16 @@ def _duration_us(value: Duration) -> int:
 # ---------------------------------------------------------------- loading
 
 
+def _read(path: Path) -> str:
+    """A config file's text, or one clear error."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"no config file at {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read config {path}: {exc}") from None
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """Read and check a config file; the default path may be absent (defaults apply).
 
@@ -209,13 +219,7 @@ def load_config(path: str | Path | None = None) -> Config:
         if not path.exists():
             return Config()
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"no config file at {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read config {path}: {exc}") from None
-    config, problems = check_text(text)
+    config, problems = check_text(_read(path))
     if problems:
         listed = "; ".join(str(p) for p in problems)
         raise UserError(f"{path}: {len(problems)} mistake(s): {listed}")
@@ -473,13 +477,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Check the file: print "ok" and a summary, or each mistake with its line (exit 1)."""
     path = Path(args.file) if args.file else default_config_path()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"no config file at {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read {path}: {exc}") from None
-    config, problems = check_text(text)
+    config, problems = check_text(_read(path))
     if problems:
         for p in problems:
             print(f"{path}:{p.line}: {p.message}" if p.line else f"{path}: {p.message}")
