@@ -100,6 +100,7 @@ class Derived:
 
     __slots__ = (
         "customer",
+        "dirty",
         "ended",
         "fr_ts",
         "last_agent",
@@ -108,6 +109,7 @@ class Derived:
         "queued_ts",
         "resolve",
         "samples",
+        "sold",
         "waiting",
     )
 
@@ -122,7 +124,8 @@ class Derived:
         """``(resolution ts, agent, resolution time, clean)``; clean = no reopen,
         transfer or escalation (the repeat-customer half of FCR is the engine's)."""
         self.samples: list[Sample] = []
-        """Every sample but the resolution ones (which need other contacts)."""
+        """Every sample but the resolution ones (which need other contacts); the
+        engine takes them over once counted."""
         # For appending in O(1) (derive_append):
         self.fr_ts: int | None = None
         self.pending: int | None = None
@@ -130,6 +133,9 @@ class Derived:
         self.last_agent: str | None = None
         """The agent of the latest answer or agent message."""
         self.ended = False
+        self.dirty = False
+        """Reopened, transferred or escalated: a resolution is not a first-contact one."""
+        self.sold = False
 
 
 def derive(records: list[Record], targets_of: Callable[[str], Targets], cid: str) -> Derived:
@@ -206,6 +212,8 @@ def derive(records: list[Record], targets_of: Callable[[str], Targets], cid: str
         samples.append((K_RESOLVED_ARRIVAL, q_ts, cid, queue, None))
     d.last_agent = resp_agent[-1] if resp_agent else None
     d.ended = first_end >= 0
+    d.dirty = dirty
+    d.sold = sold
 
     # First response: the earliest answered / agent message with ts >= queued time.
     fr_index = -1
@@ -274,33 +282,62 @@ def derive(records: list[Record], targets_of: Callable[[str], Targets], cid: str
     return d
 
 
-def derive_append(d: Derived, rec: Record, cid: str) -> tuple[Sample, ...] | None:
+def derive_append(
+    d: Derived, rec: Record, cid: str, targets_of: Callable[[str], Targets], first: bool
+) -> tuple[Sample, ...] | None:
     """The new samples when ``rec`` was appended after every earlier record (strictly
-    later ts) and changes nothing else; None when a full :func:`derive` is needed.
+    later ts; ``first``: there was none) and changes none of their samples; None
+    when a full :func:`derive` is needed, and then ``d`` is untouched.
 
-    Covers the bulk of a live feed: messages, endings, ratings and complaints.
-    Updates ``d`` in place.
+    Covers the bulk of a live feed: a contact's first queueing, its first answer,
+    messages, ending, resolution, ratings and complaints. Updates ``d`` in place
+    (``waiting`` and ``resolve`` too: the engine's indexes follow them).
     """
     code = rec[1]
+    ts = rec[0]
+    if first:
+        if code != QUEUED:
+            return None
+        queue, customer, _ = rec[3]
+        d.queue = queue
+        d.queued_ts = ts
+        d.customer = customer
+        d.waiting = (queue, ts)
+        return ((K_ARRIVAL, ts, cid, queue, None),)
     if code == CUSTOMER_MSG:
         if d.fr_ts is not None and d.pending is None:
-            d.pending = rec[0]
+            d.pending = ts
         return ()
     queue = d.queue
     if queue is None:  # not known yet: only a complaint counts
         if code == COMPLAINT:
-            return ((K_COMPLAINT, rec[0], rec[4], None, rec[2]),)
+            return ((K_COMPLAINT, ts, rec[4], None, rec[2]),)
         return () if code in (AGENT_MSG, ENDED, RATED) else None
-    ts = rec[0]
-    if code == AGENT_MSG:
-        if d.fr_ts is None or d.waiting is not None:
-            return None
+    if code in (ANSWERED, AGENT_MSG):
+        if d.fr_ts is None:  # the first response
+            if d.ended or d.sold:  # a handle or a sold sample appears
+                return None
+            frt = ts - d.queued_ts  # type: ignore[operator]
+            d.fr_ts = ts
+            d.waiting = None
+            d.last_agent = rec[2]
+            within = frt <= targets_of(queue).sl_threshold_us
+            return ((K_ANSWER, ts, cid, queue, rec[2], frt, within),)
+        d.waiting = None
         d.last_agent = rec[2]
-        if d.pending is not None:
+        if code == AGENT_MSG and d.pending is not None:
             sample = (K_REPLY, ts, rec[4], queue, rec[2], ts - d.pending)
             d.pending = None
             return (sample,)
         return ()
+    if code == RESOLVED:
+        if d.resolve is not None:  # resolved again: the resolution moves
+            return None
+        d.waiting = None
+        if not rec[3]:  # closed unresolved: nothing counts
+            return ()
+        d.resolve = (ts, rec[2] or d.last_agent, ts - d.queued_ts, not d.dirty)  # type: ignore[operator]
+        return ((K_RESOLVED_ARRIVAL, d.queued_ts, cid, queue, None),)
     if code == ENDED:
         if d.ended:
             return ()

@@ -31,6 +31,7 @@ from wallboard.engine.contact import (
     K_COMPLAINT,
     K_FCR,
     K_RESOLVE,
+    QUEUED,
     Derived,
     Record,
     Sample,
@@ -100,6 +101,7 @@ class _Contact:
 
 
 _NOTHING = Derived()
+_NO_SAMPLES: list[Sample] = []  # never appended to: a counted derivation's samples
 
 
 class Engine:
@@ -160,6 +162,8 @@ class Engine:
         self._contacts: dict[str, _Contact] = {}
         self._stale: dict[str, _Contact] | None = None
         """During :meth:`add_many`: contacts to derive again at the end of the batch."""
+        self._bulk = False
+        """During :meth:`add_many` with no contact held: every contact is derived at the end."""
         self._evict_heap: list[tuple[int, str]] = []
         self._waiting: dict[str, SortedList] = {}  # queue -> (since, contact)
         # customer -> sorted [(queued ts, contact)] and [(resolution ts, contact)]
@@ -223,7 +227,7 @@ class Engine:
             self._stale = stale = {}
             # No contact held yet (a restart, a first batch): every contact the batch
             # touches is new, so they are derived first and counted all at once.
-            bulk = not self._contacts
+            bulk = self._bulk = not self._contacts
             ids = self._ids
             id_buckets = self._id_buckets
             apply = self._apply
@@ -250,6 +254,7 @@ class Engine:
                 else:
                     apply(ev)
             self._stale = None
+            self._bulk = False
             if bulk:
                 self._refresh_bulk(stale)
             else:
@@ -258,6 +263,7 @@ class Engine:
                     refresh(cid, c)
         finally:
             self._stale = None
+            self._bulk = False
             if gc_was_on:
                 gc.enable()
 
@@ -303,21 +309,20 @@ class Engine:
         rec = record(ev)
         records = c.records
         stale = self._stale
-        if stale is not None and cid in stale:  # derived at the end of the batch
+        if stale is not None and (cid in stale or self._bulk):  # derived at the batch's end
             insert(records, rec)
+            stale[cid] = c
             return
-        if records and ts > records[-1][0]:
+        if not records or ts > records[-1][0]:
+            first = not records
             records.append(rec)
-            new = derive_append(c.derived, rec, cid)
+            d = c.derived
+            if first and rec[1] == QUEUED:
+                d = c.derived = Derived()
+            old_waiting, old_resolve = d.waiting, d.resolve
+            new = derive_append(d, rec, cid, self._targets_of, first)
             if new is not None:  # the common case: nothing before it changes
-                if new:
-                    samples = c.samples
-                    aliased = samples is c.derived.samples
-                    for sample in new:
-                        self._win.add(sample)
-                        samples.append(sample)
-                        if not aliased:
-                            c.derived.samples.append(sample)
+                self._appended(cid, c, new, old_waiting, old_resolve, first)
                 return
         else:
             insert(records, rec)
@@ -335,19 +340,57 @@ class Engine:
             t = self._contact_targets[queue] = Targets(ct.sl_threshold_us, ct.short_abandon_us)
         return t
 
+    def _appended(
+        self,
+        cid: str,
+        c: _Contact,
+        new: tuple[Sample, ...],
+        old_waiting: tuple[str, int] | None,
+        old_resolve: tuple[int, str | None, int, bool] | None,
+        first: bool,
+    ) -> None:
+        """What :func:`derive_append` changed: the new samples, and the indexes."""
+        d = c.derived
+        add = self._win.add
+        samples = c.samples
+        for sample in new:
+            add(sample)
+            samples.append(sample)
+        if d.waiting != old_waiting:
+            self._move_waiting(cid, old_waiting, d.waiting)
+        customer = d.customer
+        if first and customer is not None:  # a new contact of a customer: others' FCR
+            insort(self._cust_queued.setdefault(customer, []), (d.queued_ts, cid))
+            affected: set[str] = set()
+            self._repeat_affected(customer, d.queued_ts, affected)  # type: ignore[arg-type]
+            for other in affected:
+                self._emit(other, self._contacts[other])
+        resolve = d.resolve
+        if resolve is not None and old_resolve is None:
+            if customer is not None:
+                insort(self._cust_resolved.setdefault(customer, []), (resolve[0], cid))
+            for sample in self._resolution_samples(cid, d):
+                add(sample)
+                samples.append(sample)
+
+    def _move_waiting(
+        self, cid: str, old: tuple[str, int] | None, new: tuple[str, int] | None
+    ) -> None:
+        if old is not None:
+            self._waiting[old[0]].remove((old[1], cid))
+        if new is not None:
+            wl = self._waiting.get(new[0])
+            if wl is None:
+                wl = self._waiting[new[0]] = SortedList()
+            wl.add((new[1], cid))
+
     def _refresh(self, cid: str, c: _Contact) -> None:
         """Derive a changed contact again and replace what changed."""
         old = c.derived
         d = derive(c.records, self._targets_of, cid) if c.records else _NOTHING
         c.derived = d
         if old.waiting != d.waiting:
-            if old.waiting is not None:
-                self._waiting[old.waiting[0]].remove((old.waiting[1], cid))
-            if d.waiting is not None:
-                wl = self._waiting.get(d.waiting[0])
-                if wl is None:
-                    wl = self._waiting[d.waiting[0]] = SortedList()
-                wl.add((d.waiting[1], cid))
+            self._move_waiting(cid, old.waiting, d.waiting)
         affected: set[str] = set()
         if old.customer != d.customer or old.queued_ts != d.queued_ts:
             if old.customer is not None:
@@ -367,7 +410,8 @@ class Engine:
                     del self._cust_resolved[old_r[0]]
             if new_r is not None and new_r[0] is not None:
                 insort(self._cust_resolved.setdefault(new_r[0], []), (new_r[1], cid))
-        self._emit(cid, c)
+        self._emit(cid, c, d.samples)
+        d.samples = _NO_SAMPLES  # counted: the contact's samples hold them
         affected.discard(cid)
         for other in affected:
             self._emit(other, self._contacts[other])
@@ -442,28 +486,39 @@ class Engine:
             else:
                 wl.update(items)
         out: list[Sample] = []
-        samples_of = self._samples_of
+        resolution_samples = self._resolution_samples
         for cid, c in stale.items():
-            new = samples_of(cid, c.derived)
+            d = c.derived
+            new = d.samples
+            d.samples = _NO_SAMPLES
+            if d.resolve is not None:
+                new += resolution_samples(cid, d)
             c.samples = new
             out += new
         self._win.add_many(out)
 
-    def _samples_of(self, cid: str, d: Derived) -> list[Sample]:
-        """A contact's samples: its derived ones and the resolution ones (which need
-        the other contacts of its customer)."""
-        new = d.samples
-        if d.resolve is not None:
-            r_ts, agent, value, clean = d.resolve
-            new = [*new, (K_RESOLVE, r_ts, cid, d.queue, agent, value)]
-            if clean and not self._is_repeat(d.customer, r_ts, cid):
-                new.append((K_FCR, r_ts, cid, d.queue, agent))
-        return new
+    def _resolution_samples(self, cid: str, d: Derived) -> list[Sample]:
+        """The samples of a resolved contact's resolution, which need the other
+        contacts of its customer (first contact resolution)."""
+        assert d.resolve is not None
+        r_ts, agent, value, clean = d.resolve
+        out: list[Sample] = [(K_RESOLVE, r_ts, cid, d.queue, agent, value)]
+        if clean and not self._is_repeat(d.customer, r_ts, cid):
+            out.append((K_FCR, r_ts, cid, d.queue, agent))
+        return out
 
-    def _emit(self, cid: str, c: _Contact) -> None:
-        new = self._samples_of(cid, c.derived)
+    def _emit(self, cid: str, c: _Contact, derived: list[Sample] | None = None) -> None:
+        """Count the contact's samples now: ``derived`` (a new derivation's), or the
+        ones it has but the resolution ones, which are computed again."""
+        if derived is None:
+            derived = [s for s in c.samples if s[0] != K_RESOLVE and s[0] != K_FCR]
+        d = c.derived
+        new = derived + self._resolution_samples(cid, d) if d.resolve is not None else derived
         old = c.samples
+        if not new:
+            new = []  # its own list: appended to when an event is appended
         if old == new:
+            c.samples = new
             return
         if old:
             new_set = set(new)
@@ -702,7 +757,8 @@ class Engine:
         win = self._win
         cache_overall = self._cache_overall[i]
         if cache_overall is None:
-            cache_overall = self._cache_overall[i] = queue_figures(win.overall[i], self._formula)
+            st = win.stats(win.overall, i)
+            cache_overall = self._cache_overall[i] = queue_figures(st, self._formula)
         overall = dict(cache_overall)
         overall["waiting"], overall["longest_wait"] = overall_now
 
@@ -712,7 +768,7 @@ class Engine:
         for q in queues:
             cached = cache_q.get(q)
             if cached is None:
-                st = queue_stats[q][i] if q in queue_stats else EMPTY
+                st = win.stats(queue_stats.get(q), i)
                 cached = cache_q[q] = queue_figures(st, self._sl_settings(q).sl_formula)
             fig = dict(cached)
             fig["waiting"], fig["longest_wait"] = queue_now[q]
@@ -722,7 +778,7 @@ class Engine:
         agent_stats = win.agents
         for a in agent_stats:  # agents whose sums changed since the last snapshot
             if a not in cache_a:
-                cache_a[a] = agent_figures(agent_stats[a][i])
+                cache_a[a] = agent_figures(win.stats(agent_stats[a], i))
         occupancy: dict[str, float | None] = {}
         busy_total = on_total = 0
         fixed = w.length is None  # today: the integrals at midnight are cached
@@ -778,7 +834,7 @@ class Engine:
         hours = (w.length or _HOUR) / _HOUR
         out: dict[str, Staffing] = {}
         for q in queues:
-            st = self._win.queues[q][w.index] if q in self._win.queues else EMPTY
+            st = self._win.stats(self._win.queues.get(q), w.index, values=False)
             serving = set(queue_agents.get(q, ())) | self._team_of_queue.get(q, set())
             logged_in = sum(
                 1 for a in serving if agent_states.get(a, (None,))[0] not in (None, "offline")

@@ -1,13 +1,18 @@
-"""Windows: running sums of the samples whose ts falls in each window.
+"""Windows: the sums of the samples whose ts falls in each window, per scope.
 
-A window keeps, per scope (overall, each queue, each agent), a flat list of
-sums (indices below) and the sorted values its percentiles need. A sample
-enters every window its ts is in when it is emitted, leaves when it is
-retracted (a late event changed its contact), and leaves a sliding window
-when the window's start passes it (a heap ordered by ts); ``today`` empties
-at local midnight. Each sample enters and leaves each window once, so an
-event costs O(windows * log n) and reading a window's figures costs nothing
-but the figures.
+A scope (overall, a queue, an agent) keeps one running ``total`` of every
+sample it has counted and, per window, the ``dropped`` sums of those with a
+ts before the window's start: a window's sums are ``total - dropped``, built
+only when a snapshot reads a scope that changed. So a sample costs one
+addition to the totals, plus one to ``dropped`` as each sliding window's
+start passes it (a heap of second-buckets ordered by ts); ``today`` takes a
+copy of the totals at local midnight. The sorted values percentiles need
+are kept per visible window, and leave with the sample. Each sample enters
+and leaves each window once, so an event costs O(windows * log n) and
+reading a window's figures costs nothing but the figures.
+
+Invariant: for every counted sample and window, the sample is in the
+window's ``dropped`` exactly when its ts is before the window's start.
 """
 
 from __future__ import annotations
@@ -16,8 +21,6 @@ import heapq
 from collections import Counter
 from fractions import Fraction
 from typing import Any, Final
-
-from sortedcontainers import SortedList
 
 from wallboard.engine.contact import (
     K_ABANDON,
@@ -36,6 +39,7 @@ from wallboard.engine.contact import (
     K_SOLD,
     Sample,
 )
+from wallboard.engine.values import TimedValues
 
 # Indices into a scope's sums.
 (
@@ -74,31 +78,29 @@ Stats = list[Any]
 Deltas = tuple[tuple[int, Any], ...]
 
 
-class _Unsorted(list):  # type: ignore[type-arg]
-    """A big scope's percentile values during :meth:`Windows.add_many`: added in
-    any order, sorted once at the end of the batch."""
-
-    __slots__ = ()
-    add = list.append
-
-
-def new_stats(sorted_values: bool, bulk: bool = False) -> Stats:
-    """Empty sums; percentile values in SortedLists (big scopes) or plain lists (agents)."""
-    st: Stats = [0] * _SUMS
-    if sorted_values:
-        st += [_Unsorted(), _Unsorted()] if bulk else [SortedList(), SortedList()]
-    else:
-        st += [[], []]
-    return st
-
-
-EMPTY: Final = new_stats(False)
+EMPTY: Final[list[Any]] = [0] * _SUMS + [[], []]
 """The sums of a scope with nothing in a window (never mutated)."""
 
-_ONE: Final = 1
 _BUCKET: Final = 1_000_000  # sliding windows evict samples a second of ts at a time
+_TRIM: Final = 1_023  # values before every window are forgotten every 1,024 added
 
-_Entry = tuple[Sample, "Deltas", int, Any]
+
+class Scope:
+    """One scope's sums: ``total``, and per window ``dropped``; its timed values."""
+
+    __slots__ = ("dropped", "fr", "reply", "total")
+
+    def __init__(self, n: int, big: bool) -> None:
+        self.total: list[Any] = [0] * _SUMS
+        self.dropped: list[list[Any] | None] = [None] * n
+        """Per window: the sums of counted samples with a ts before its start (None: 0)."""
+        # Overall and queues keep their sorted suffixes between reads; an agent's
+        # few values are sorted when read.
+        self.fr = TimedValues(big)
+        self.reply = TimedValues(big)
+
+
+_Entry = tuple[Sample, "Deltas", Scope | None, Scope | None]
 
 
 def deltas_of(s: Sample) -> tuple[Deltas, int, Any]:
@@ -164,11 +166,7 @@ class Window:
 
 
 class Windows:
-    """The sums of every window, kept together: a scope's sums are one list per window.
-
-    A sample in every window (the usual case: it is recent) costs one lookup
-    per scope for all windows at once.
-    """
+    """The sums of every window, per scope (overall, queues, agents)."""
 
     def __init__(self, specs: list[tuple[str, int | None, bool]]) -> None:
         self.list = [Window(i, n, length, hidden) for i, (n, length, hidden) in enumerate(specs)]
@@ -179,20 +177,18 @@ class Windows:
         )
         """Sliding windows, shortest first."""
         self.fixed = [w for w in self.list if w.length is None]
-        self._los: list[int] = []
-        self._max_lo = 0
-        self._thresholds: list[tuple[int, tuple[int, ...]]] = []
+        self._max_lo = self._min_lo = -(2**62)
+        self._thresholds: list[tuple[int, tuple[int, ...], tuple[int, ...]]] = []
         self._set_los()
-        self._min_sliding_lo = self.sliding[-1].lo if self.sliding else 2**62
-        self.overall: list[Stats] = [new_stats(True) for _ in self.list]
-        self.queues: dict[str, list[Stats]] = {}
-        self.agents: dict[str, list[Stats]] = {}
+        self.overall = Scope(self.n, True)
+        self.queues: dict[str, Scope] = {}
+        self.agents: dict[str, Scope] = {}
         self.dirty_overall = True
         self.dirty_queues: set[str] = set()
         self.dirty_agents: set[str] = set()
         """Scopes whose sums changed in some window since the figures were last built."""
         # Per sliding window, its samples bucketed by second of ts (bucket -> entries)
-        # and a heap of the bucket numbers: sliding evicts whole buckets, and scans
+        # and a heap of the bucket numbers: sliding drops whole buckets, and scans
         # only the one the window's start falls in. A sample in a sliding window is
         # in it exactly when its ts >= the window's lo (lo only grows).
         self._buckets: list[dict[int, list[_Entry]]] = [{} for _ in self.list]
@@ -212,6 +208,25 @@ class Windows:
             self.categories[w.index] = Counter()
             self.queue_agents[w.index] = {}
             self._detail = tuple(i for i in self._all if self.categories[i] is not None)
+
+    # ----------------------------------------------------------- reading
+
+    def stats(self, scope: Scope | None, i: int, values: bool = True) -> Stats:
+        """A scope's sums in window ``i`` (sums ``[:_SUMS]``, then the two sorted value
+        lists: empty without ``values``)."""
+        if scope is None:
+            return EMPTY
+        dropped = scope.dropped[i]
+        if dropped is None:
+            st = list(scope.total)
+        else:
+            st = [t - d for t, d in zip(scope.total, dropped, strict=True)]
+        if values:
+            lo = self.list[i].lo
+            st += [scope.fr.sorted_since(lo, i), scope.reply.sorted_since(lo, i)]
+        else:
+            st += [[], []]
+        return st
 
     # ------------------------------------------------------------ moving
 
@@ -248,24 +263,33 @@ class Windows:
         self._set_los()
 
     def _set_los(self) -> None:
-        self._los = los = [w.lo for w in self.list]
+        los = [w.lo for w in self.list]
         self._max_lo = max(los)
-        # (lo, the windows a ts >= lo is in), latest lo first.
+        self._min_lo = min(los)
+        # (lo, the windows a ts >= lo is in, those it is not in), latest lo first.
         self._thresholds = [
-            (lo, tuple(i for i in self._all if los[i] <= lo))
+            (
+                lo,
+                tuple(i for i in self._all if los[i] <= lo),
+                tuple(i for i in self._all if los[i] > lo),
+            )
             for lo in sorted(set(los), reverse=True)
         ]
-        if self.sliding:
-            self._min_sliding_lo = self.sliding[-1].lo
+
+    def _split(self, ts: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """The windows ``ts`` is in and those it is before, for min_lo <= ts < max_lo."""
+        for lo, inside, outside in self._thresholds:
+            if ts >= lo:
+                return inside, outside
+        raise AssertionError("ts before every window")
 
     def _reset(self, w: Window, lo: int) -> None:
+        """``today`` restarts: every sample counted so far is before it (its ts <= the
+        previous clock < ``lo``), so its dropped sums are a copy of the totals."""
         i = w.index
         w.lo = lo
-        self.overall[i] = new_stats(True)
-        for stats in self.queues.values():
-            stats[i] = new_stats(True)
-        for stats in self.agents.values():
-            stats[i] = new_stats(False)
+        for scope in (self.overall, *self.queues.values(), *self.agents.values()):
+            scope.dropped[i] = list(scope.total) if any(scope.total) else None
         self.dirty_overall = True
         self.dirty_queues.update(self.queues)
         self.dirty_agents.update(self.agents)
@@ -276,15 +300,63 @@ class Windows:
 
     # ----------------------------------------------------------- samples
 
+    def _scopes(self, queue: str | None, agent: str | None) -> tuple[Scope | None, Scope | None]:
+        qs = as_ = None
+        if queue is not None:
+            qs = self.queues.get(queue)
+            if qs is None:
+                qs = self.queues[queue] = Scope(self.n, True)
+            self.dirty_queues.add(queue)
+        if agent is not None:
+            as_ = self.agents.get(agent)
+            if as_ is None:
+                as_ = self.agents[agent] = Scope(self.n, False)
+            self.dirty_agents.add(agent)
+        self.dirty_overall = True
+        return qs, as_
+
     def add(self, s: Sample) -> None:
-        """Count a sample in every window its ts is in."""
-        deltas, vi, v = deltas_of(s)
+        """Count a sample: in every window its ts is in, and as dropped from the others."""
         ts = s[1]
-        inside = self._all if ts >= self._max_lo else self._inside(ts)
-        if not inside:
-            return
+        if ts >= self._max_lo:
+            inside, outside = self._all, ()
+        elif ts < self._min_lo:
+            return  # before every window: never counted (nor dropped)
+        else:
+            inside, outside = self._split(ts)
+        deltas, vi, v = deltas_of(s)
+        qs, as_ = self._scopes(s[3], s[4])
+        ov = self.overall
+        total = ov.total
+        for j, d in deltas:
+            total[j] += d
+        if qs is not None:
+            total = qs.total
+            for j, d in deltas:
+                total[j] += d
+        if as_ is not None:
+            total = as_.total
+            for j, d in deltas:
+                total[j] += d
+        for i in outside:  # a late sample: counted as already dropped there
+            _add_dropped(ov, i, deltas, 1)
+            if qs is not None:
+                _add_dropped(qs, i, deltas, 1)
+            if as_ is not None:
+                _add_dropped(as_, i, deltas, 1)
+        if vi:
+            bulk = self._bulk
+            for scope in (ov, qs, as_):
+                if scope is not None:
+                    tv = scope.fr if vi == FR_VALUES else scope.reply
+                    if bulk:
+                        tv.add_unordered(ts, v)
+                    else:
+                        tv.add(ts, v)
+                        if not len(tv) & _TRIM and tv.ts[0] < self._min_lo:
+                            tv.trim(self._min_lo)
         if ts >= self._min_sliding_lo:
-            entry = (s, deltas, vi, v)
+            entry = (s, deltas, qs, as_)
             k = ts // _BUCKET
             all_buckets = self._buckets
             for w in self.sliding:
@@ -296,16 +368,12 @@ class Windows:
                         heapq.heappush(self._bucket_heaps[w.index], k)
                     else:
                         bucket.append(entry)
-        self._apply(inside, s, deltas, vi, v, 1)
+        if self._detail:
+            self._bump_detail(s, inside, 1)
 
     def add_many(self, samples: list[Sample]) -> None:
-        """:meth:`add` each sample; the big scopes' percentile values are sorted once
-        at the end instead of inserted one at a time."""
-        big = [self.overall, *self.queues.values()]
-        for stats in big:
-            for st in stats:
-                st[FR_VALUES] = _Unsorted(st[FR_VALUES])
-                st[REPLY_VALUES] = _Unsorted(st[REPLY_VALUES])
+        """:meth:`add` each sample; the timed values are put in ts order once at the
+        end instead of inserted one at a time."""
         self._bulk = True
         try:
             add = self.add
@@ -313,26 +381,36 @@ class Windows:
                 add(s)
         finally:
             self._bulk = False
-            for stats in (self.overall, *self.queues.values()):
-                for st in stats:
-                    st[FR_VALUES] = SortedList(st[FR_VALUES])
-                    st[REPLY_VALUES] = SortedList(st[REPLY_VALUES])
+            for scope in (self.overall, *self.queues.values(), *self.agents.values()):
+                scope.fr.settle()
+                scope.reply.settle()
 
-    def _inside(self, ts: int) -> tuple[int, ...]:
-        """The windows a ts older than some window's start is in."""
-        for lo, inside in self._thresholds:
-            if ts >= lo:
-                return inside
-        return ()
+    @property
+    def _min_sliding_lo(self) -> int:
+        return self.sliding[-1].lo if self.sliding else 2**62
 
     def remove(self, s: Sample) -> None:
-        """Stop counting a sample wherever it is counted (it is in each window whose
-        lo its ts reaches: lo only grows, and today's restart empties it)."""
-        deltas, vi, v = deltas_of(s)
+        """Stop counting a sample (its contact changed): undo what :meth:`add` did,
+        given where the windows' starts are now (they only move forward)."""
         ts = s[1]
-        inside = self._all if ts >= self._max_lo else self._inside(ts)
-        if not inside:
-            return
+        if ts >= self._max_lo:
+            inside, outside = self._all, ()
+        elif ts < self._min_lo:
+            return  # counted in the totals and every window's dropped, or in nothing
+        else:
+            inside, outside = self._split(ts)
+        deltas, vi, v = deltas_of(s)
+        qs, as_ = self._scopes(s[3], s[4])
+        for scope in (self.overall, qs, as_):
+            if scope is None:
+                continue
+            total = scope.total
+            for j, d in deltas:
+                total[j] -= d
+            for i in outside:
+                _add_dropped(scope, i, deltas, -1)
+            if vi:
+                (scope.fr if vi == FR_VALUES else scope.reply).remove(ts, v)
         if ts >= self._min_sliding_lo:
             k = ts // _BUCKET
             for w in self.sliding:
@@ -342,127 +420,69 @@ class Windows:
                         if entry[0] is s or entry[0] == s:
                             del bucket[j]
                             break
-        self._apply(inside, s, deltas, vi, v, -1)
+        if self._detail:
+            self._bump_detail(s, inside, -1)
 
     def _drop(self, i: int, entries: list[_Entry]) -> None:
-        """Stop counting ``entries`` in window ``i`` (they left that sliding window):
-        :meth:`_apply` with sign -1 and one window, for many samples at once."""
+        """``entries`` left sliding window ``i``: count them as dropped there."""
         if not entries:
             return
         self.dirty_overall = True
-        overall = self.overall[i]
-        queues = self.queues
-        agents = self.agents
+        ov = self.overall
+        ov_dropped = ov.dropped[i]
+        if ov_dropped is None:
+            ov_dropped = ov.dropped[i] = [0] * _SUMS
         dirty_queues = self.dirty_queues
         dirty_agents = self.dirty_agents
-        cats = self.categories[i]
-        qa = self.queue_agents[i]
-        for s, deltas, vi, v in entries:
+        detail = i in self._detail
+        for s, deltas, qs, as_ in entries:
             for j, d in deltas:
-                overall[j] -= d
-            if vi:
-                overall[vi].remove(v)
-            queue = s[3]
-            agent = s[4]
-            if queue is not None:  # counted when added: its scope exists (never dropped)
-                st = queues[queue][i]
+                ov_dropped[j] += d
+            if qs is not None:
+                dropped = qs.dropped[i]
+                if dropped is None:
+                    dropped = qs.dropped[i] = [0] * _SUMS
                 for j, d in deltas:
-                    st[j] -= d
-                if vi:
-                    st[vi].remove(v)
-                dirty_queues.add(queue)
-            if agent is not None:
-                st = agents[agent][i]
+                    dropped[j] += d
+                dirty_queues.add(s[3])
+            if as_ is not None:
+                dropped = as_.dropped[i]
+                if dropped is None:
+                    dropped = as_.dropped[i] = [0] * _SUMS
                 for j, d in deltas:
-                    st[j] -= d
-                if vi:
-                    st[vi].remove(v)
-                dirty_agents.add(agent)
-            if cats is not None:
-                kind = s[0]
-                if kind == K_ESCALATION and s[5] is not None:
-                    _bump(cats, s[5], -1)
-                elif kind == K_ANSWER and agent is not None and queue is not None:
-                    assert qa is not None
-                    per = qa.get(queue)
+                    dropped[j] += d
+                dirty_agents.add(s[4])
+            if detail:
+                self._bump_detail(s, (i,), -1)
+
+    def _bump_detail(self, s: Sample, inside: tuple[int, ...], sign: int) -> None:
+        kind = s[0]
+        if kind == K_ESCALATION and s[5] is not None:
+            for k in inside:
+                cats = self.categories[k]
+                if cats is not None:
+                    _bump(cats, s[5], sign)
+        elif kind == K_ANSWER and s[4] is not None and s[3] is not None:
+            for k in inside:
+                qa = self.queue_agents[k]
+                if qa is not None:
+                    per = qa.get(s[3])
                     if per is None:
-                        per = qa[queue] = Counter()
-                    if _bump(per, agent, -1):
+                        per = qa[s[3]] = Counter()
+                    if _bump(per, s[4], sign):
                         self.qa_version += 1
 
-    def _apply(
-        self, inside: tuple[int, ...], s: Sample, deltas: Deltas, vi: int, v: Any, sign: int
-    ) -> None:
-        queue = s[3]
-        agent = s[4]
-        self.dirty_overall = True
-        qstats = None  # big scopes' values are SortedLists
-        if queue is not None:
-            qstats = self.queues.get(queue)
-            if qstats is None:
-                qstats = self.queues[queue] = [new_stats(True, self._bulk) for _ in self._all]
-            self.dirty_queues.add(queue)
-        astats = None  # an agent's values: a plain list, sorted when read
-        if agent is not None:
-            astats = self.agents.get(agent)
-            if astats is None:
-                astats = self.agents[agent] = [new_stats(False) for _ in self._all]
-            self.dirty_agents.add(agent)
-        overall = self.overall
-        if sign > 0:
-            for k in inside:
-                st = overall[k]
-                for i, d in deltas:
-                    st[i] += d
-                if vi:
-                    st[vi].add(v)
-                if qstats is not None:
-                    st = qstats[k]
-                    for i, d in deltas:
-                        st[i] += d
-                    if vi:
-                        st[vi].add(v)
-                if astats is not None:
-                    st = astats[k]
-                    for i, d in deltas:
-                        st[i] += d
-                    if vi:
-                        st[vi].append(v)
-        else:
-            for k in inside:
-                st = overall[k]
-                for i, d in deltas:
-                    st[i] -= d
-                if vi:
-                    st[vi].remove(v)
-                if qstats is not None:
-                    st = qstats[k]
-                    for i, d in deltas:
-                        st[i] -= d
-                    if vi:
-                        st[vi].remove(v)
-                if astats is not None:
-                    st = astats[k]
-                    for i, d in deltas:
-                        st[i] -= d
-                    if vi:
-                        st[vi].remove(v)
-        if self._detail:
-            kind = s[0]
-            if kind == K_ESCALATION and s[5] is not None:
-                for k in inside:
-                    cats = self.categories[k]
-                    if cats is not None:
-                        _bump(cats, s[5], sign)
-            elif kind == K_ANSWER and agent is not None and queue is not None:
-                for k in inside:
-                    qa = self.queue_agents[k]
-                    if qa is not None:
-                        per = qa.get(queue)
-                        if per is None:
-                            per = qa[queue] = Counter()
-                        if _bump(per, agent, sign):
-                            self.qa_version += 1
+
+def _add_dropped(scope: Scope, i: int, deltas: Deltas, sign: int) -> None:
+    dropped = scope.dropped[i]
+    if dropped is None:
+        dropped = scope.dropped[i] = [0] * _SUMS
+    if sign > 0:
+        for j, d in deltas:
+            dropped[j] += d
+    else:
+        for j, d in deltas:
+            dropped[j] -= d
 
 
 def _bump(counter: Counter[Any], key: Any, sign: int) -> bool:
