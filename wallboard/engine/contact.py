@@ -40,10 +40,12 @@ CODES: Final[dict[str, int]] = {
 }
 
 # Sample kinds (first element of a sample tuple). A flag that can flip later
-# (resolved now, sold, FCR) is a sample of its own, so a flip is one addition.
+# (resolved now, sold) is a sample of its own, so a flip is one addition; FCR
+# is a flag of the resolution sample, as it is known when the resolution is
+# (a later contact of the customer can still flip it: rare).
 K_ARRIVAL, K_ANSWER, K_ABANDON, K_REPLY, K_HANDLE, K_RESOLVE = range(6)
-K_ESCALATION, K_COMPLAINT, K_CSAT, K_NPS, K_SALE = range(6, 11)
-K_RESOLVED_ARRIVAL, K_SOLD, K_FCR = range(11, 14)
+K_ESCALATION, K_COMPLAINT, K_RATED, K_SALE = range(6, 10)
+K_RESOLVED_ARRIVAL, K_SOLD = range(10, 12)
 
 Record = tuple[int, int, str | None, Any, str]
 """``(ts, code, agent, extra, event id)``; ``extra`` depends on the code."""
@@ -136,6 +138,14 @@ class Derived:
         self.dirty = False
         """Reopened, transferred or escalated: a resolution is not a first-contact one."""
         self.sold = False
+
+
+def rated(rec: Record, queue: str, who: str | None) -> Sample:
+    """A rating's sample: CSAT good (None: no CSAT), NPS class 1/0/-1 (None: no NPS)."""
+    csat, nps = rec[3]
+    good = None if csat is None else csat >= 4
+    klass = None if nps is None else 1 if nps >= 9 else -1 if nps <= 6 else 0
+    return (K_RATED, rec[0], rec[4], queue, who, good, klass)
 
 
 def derive(records: list[Record], targets_of: Callable[[str], Targets], cid: str) -> Derived:
@@ -267,14 +277,7 @@ def derive(records: list[Record], targets_of: Callable[[str], Targets], cid: str
             category = rec[3] if rec[3] is not None else first_q[3][2]
             samples.append((K_ESCALATION, ts, rec[4], queue, agent or agent_at(ts), category))
         elif code == RATED:
-            csat, nps = rec[3]
-            who = agent or agent_at(ts)
-            if csat is not None:
-                samples.append((K_CSAT, ts, rec[4], queue, who, csat >= 4))
-            if nps is not None:
-                samples.append(
-                    (K_NPS, ts, rec[4], queue, who, 1 if nps >= 9 else -1 if nps <= 6 else 0)
-                )
+            samples.append(rated(rec, queue, agent or agent_at(ts)))
         elif code == SALE:
             samples.append((K_SALE, ts, rec[4], queue, agent, rec[3]))
         elif code == COMPLAINT:
@@ -346,14 +349,7 @@ def derive_append(
             return ()
         return ((K_HANDLE, ts, cid, queue, rec[2] or d.last_agent, ts - d.fr_ts),)
     if code == RATED:
-        csat, nps = rec[3]
-        who = rec[2] or d.last_agent
-        out: list[Sample] = []
-        if csat is not None:
-            out.append((K_CSAT, ts, rec[4], queue, who, csat >= 4))
-        if nps is not None:
-            out.append((K_NPS, ts, rec[4], queue, who, 1 if nps >= 9 else -1 if nps <= 6 else 0))
-        return tuple(out)
+        return (rated(rec, queue, rec[2] or d.last_agent),)
     if code == COMPLAINT:
         return ((K_COMPLAINT, ts, rec[4], queue, rec[2]),)
     return None

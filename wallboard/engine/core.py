@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from sys import intern
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Final
 
 from sortedcontainers import SortedList
 
@@ -29,7 +29,6 @@ from wallboard import erlang
 from wallboard.config import TODAY, Config
 from wallboard.engine.contact import (
     K_COMPLAINT,
-    K_FCR,
     K_RESOLVE,
     QUEUED,
     Derived,
@@ -61,6 +60,10 @@ from wallboard.engine.windows import (
 from wallboard.events import Event
 from wallboard.timeutil import US, local_midnight_us
 
+_AGENT_STATES: Final = {
+    state: (intern(state), agent_weights(state))
+    for state in ("available", "busy", "wrap_up", "away", "offline")
+}
 _HOUR = 3600 * US
 _ID_BUCKET = _HOUR  # event ids are forgotten an hour-bucket at a time
 _NEVER = -(2**62)
@@ -276,15 +279,23 @@ class Engine:
             agents[ev.to_agent] = ts
         t = ev.type
         if t == "agent.state":
-            line = self._agent_lines.get(ev.agent)  # type: ignore[arg-type]
+            agent: str = ev.agent  # type: ignore[assignment]
+            line = self._agent_lines.get(agent)
             if line is None:
-                line = self._agent_lines[ev.agent] = Timeline()  # type: ignore[index]
+                line = self._agent_lines[agent] = Timeline()
             info = None
             if ev.name is not None or ev.team is not None:
-                info = self._infos.setdefault((ev.name, ev.team), (ev.name, ev.team))
-            line.insert(ts, intern(ev.state), agent_weights(ev.state), info)  # type: ignore[arg-type]
-            if info is not None or ev.agent not in self._label_cache:
-                self._label_cache.pop(ev.agent, None)  # type: ignore[arg-type]
+                key = (ev.name, ev.team)
+                info = self._infos.get(key)
+                if info is None:
+                    info = self._infos[key] = key
+            latest = not line.ts or line.ts[-1] <= ts
+            state, weights = _AGENT_STATES[ev.state]  # type: ignore[index]
+            line.insert(ts, state, weights, info)
+            # The label (latest name and team) changes only with a new one, or a late one.
+            label = self._label_cache.get(agent)
+            if label is None or (info is not None and (label != info or not latest)):
+                self._label_cache.pop(agent, None)
                 self._labels_changed += 1
             return
         if t == "service.status":
@@ -502,16 +513,14 @@ class Engine:
         contacts of its customer (first contact resolution)."""
         assert d.resolve is not None
         r_ts, agent, value, clean = d.resolve
-        out: list[Sample] = [(K_RESOLVE, r_ts, cid, d.queue, agent, value)]
-        if clean and not self._is_repeat(d.customer, r_ts, cid):
-            out.append((K_FCR, r_ts, cid, d.queue, agent))
-        return out
+        fcr = clean and not self._is_repeat(d.customer, r_ts, cid)
+        return [(K_RESOLVE, r_ts, cid, d.queue, agent, value, fcr)]
 
     def _emit(self, cid: str, c: _Contact, derived: list[Sample] | None = None) -> None:
         """Count the contact's samples now: ``derived`` (a new derivation's), or the
         ones it has but the resolution ones, which are computed again."""
         if derived is None:
-            derived = [s for s in c.samples if s[0] != K_RESOLVE and s[0] != K_FCR]
+            derived = [s for s in c.samples if s[0] != K_RESOLVE]
         d = c.derived
         new = derived + self._resolution_samples(cid, d) if d.resolve is not None else derived
         old = c.samples

@@ -27,11 +27,9 @@ from wallboard.engine.contact import (
     K_ANSWER,
     K_ARRIVAL,
     K_COMPLAINT,
-    K_CSAT,
     K_ESCALATION,
-    K_FCR,
     K_HANDLE,
-    K_NPS,
+    K_RATED,
     K_REPLY,
     K_RESOLVE,
     K_RESOLVED_ARRIVAL,
@@ -103,6 +101,24 @@ class Scope:
 _Entry = tuple[Sample, "Deltas", Scope | None, Scope | None]
 
 
+def _rated_deltas(good: bool | None, klass: int | None) -> Deltas:
+    out: list[tuple[int, int]] = []
+    if good is not None:
+        out += [(CSAT_N, 1), (CSAT_GOOD, 1)] if good else [(CSAT_N, 1)]
+    if klass is not None:
+        out.append((NPS_N, 1))
+        if klass:
+            out.append((NPS_PRO if klass > 0 else NPS_DET, 1))
+    return tuple(out)
+
+
+_RATED: Final = {
+    (good, klass): _rated_deltas(good, klass)
+    for good in (None, False, True)
+    for klass in (None, -1, 0, 1)
+}
+
+
 def deltas_of(s: Sample) -> tuple[Deltas, int, Any]:
     """What a sample adds to a scope's sums: ``(deltas, value list index, value)``."""
     kind = s[0]
@@ -122,9 +138,9 @@ def deltas_of(s: Sample) -> tuple[Deltas, int, Any]:
     if kind == K_SOLD:
         return ((SOLD, 1),), 0, None
     if kind == K_RESOLVE:
+        if s[6]:
+            return ((ART_N, 1), (ART_SUM, s[5]), (FCR_N, 1)), 0, None
         return ((ART_N, 1), (ART_SUM, s[5])), 0, None
-    if kind == K_FCR:
-        return ((FCR_N, 1),), 0, None
     if kind == K_ABANDON:
         d: list[tuple[int, Any]] = [(ABANDONED, 1)]
         if s[5]:
@@ -132,14 +148,8 @@ def deltas_of(s: Sample) -> tuple[Deltas, int, Any]:
         if s[6]:
             d.append((ABANDONED_WITHIN, 1))
         return tuple(d), 0, None
-    if kind == K_CSAT:
-        return (((CSAT_N, 1), (CSAT_GOOD, 1)) if s[5] else ((CSAT_N, 1),)), 0, None
-    if kind == K_NPS:
-        if s[5] > 0:
-            return ((NPS_N, 1), (NPS_PRO, 1)), 0, None
-        if s[5] < 0:
-            return ((NPS_N, 1), (NPS_DET, 1)), 0, None
-        return ((NPS_N, 1),), 0, None
+    if kind == K_RATED:
+        return _RATED[s[5], s[6]], 0, None
     if kind == K_ESCALATION:
         return ((ESCALATIONS, 1),), 0, None
     if kind == K_COMPLAINT:
@@ -177,7 +187,7 @@ class Windows:
         )
         """Sliding windows, shortest first."""
         self.fixed = [w for w in self.list if w.length is None]
-        self._max_lo = self._min_lo = -(2**62)
+        self._max_lo = self._min_lo = self._min_sliding_lo = -(2**62)
         self._thresholds: list[tuple[int, tuple[int, ...], tuple[int, ...]]] = []
         self._set_los()
         self.overall = Scope(self.n, True)
@@ -193,6 +203,9 @@ class Windows:
         # in it exactly when its ts >= the window's lo (lo only grows).
         self._buckets: list[dict[int, list[_Entry]]] = [{} for _ in self.list]
         self._bucket_heaps: list[list[int]] = [[] for _ in self.list]
+        self._sliding_buckets = [
+            (w, self._buckets[w.index], self._bucket_heaps[w.index]) for w in self.sliding
+        ]
         self.categories: list[Counter[str] | None] = [None] * self.n
         """Per window: escalations by category (detail windows only)."""
         self.queue_agents: list[dict[str, Counter[str]] | None] = [None] * self.n
@@ -266,6 +279,7 @@ class Windows:
         los = [w.lo for w in self.list]
         self._max_lo = max(los)
         self._min_lo = min(los)
+        self._min_sliding_lo = self.sliding[-1].lo if self.sliding else 2**62
         # (lo, the windows a ts >= lo is in, those it is not in), latest lo first.
         self._thresholds = [
             (
@@ -325,7 +339,20 @@ class Windows:
         else:
             inside, outside = self._split(ts)
         deltas, vi, v = deltas_of(s)
-        qs, as_ = self._scopes(s[3], s[4])
+        queue = s[3]
+        agent = s[4]
+        qs = as_ = None
+        if queue is not None:  # _scopes(), inlined
+            qs = self.queues.get(queue)
+            if qs is None:
+                qs = self.queues[queue] = Scope(self.n, True)
+            self.dirty_queues.add(queue)
+        if agent is not None:
+            as_ = self.agents.get(agent)
+            if as_ is None:
+                as_ = self.agents[agent] = Scope(self.n, False)
+            self.dirty_agents.add(agent)
+        self.dirty_overall = True
         ov = self.overall
         total = ov.total
         for j, d in deltas:
@@ -353,22 +380,20 @@ class Windows:
                         tv.add_unordered(ts, v)
                     else:
                         tv.add(ts, v)
-                        if not len(tv) & _TRIM and tv.ts[0] < self._min_lo:
+                        if not len(tv.ts) & _TRIM and tv.ts[0] < self._min_lo:
                             tv.trim(self._min_lo)
         if ts >= self._min_sliding_lo:
             entry = (s, deltas, qs, as_)
             k = ts // _BUCKET
-            all_buckets = self._buckets
-            for w in self.sliding:
+            for w, buckets, heap in self._sliding_buckets:
                 if ts >= w.lo:
-                    buckets = all_buckets[w.index]
                     bucket = buckets.get(k)
                     if bucket is None:
                         buckets[k] = [entry]
-                        heapq.heappush(self._bucket_heaps[w.index], k)
+                        heapq.heappush(heap, k)
                     else:
                         bucket.append(entry)
-        if self._detail:
+        if self._detail and (s[0] == K_ESCALATION or s[0] == K_ANSWER):
             self._bump_detail(s, inside, 1)
 
     def add_many(self, samples: list[Sample]) -> None:
@@ -384,10 +409,6 @@ class Windows:
             for scope in (self.overall, *self.queues.values(), *self.agents.values()):
                 scope.fr.settle()
                 scope.reply.settle()
-
-    @property
-    def _min_sliding_lo(self) -> int:
-        return self.sliding[-1].lo if self.sliding else 2**62
 
     def remove(self, s: Sample) -> None:
         """Stop counting a sample (its contact changed): undo what :meth:`add` did,
