@@ -97,6 +97,10 @@ class Targets:
         self.short_abandon_us = short_abandon_us
 
 
+NO_SAMPLES: Final[list[Sample]] = []
+"""Shared, never appended to: the samples of a :class:`Derived` not made by :func:`derive`."""
+
+
 class Derived:
     """What a contact's events amount to now."""
 
@@ -104,6 +108,7 @@ class Derived:
         "customer",
         "dirty",
         "ended",
+        "fcr",
         "fr_ts",
         "last_agent",
         "pending",
@@ -125,9 +130,9 @@ class Derived:
         self.resolve: tuple[int, str | None, int, bool] | None = None
         """``(resolution ts, agent, resolution time, clean)``; clean = no reopen,
         transfer or escalation (the repeat-customer half of FCR is the engine's)."""
-        self.samples: list[Sample] = []
-        """Every sample but the resolution ones (which need other contacts); the
-        engine takes them over once counted."""
+        self.samples: list[Sample] = NO_SAMPLES
+        """What :func:`derive` found: every sample but the resolution one (which needs
+        other contacts); the engine drops them once counted."""
         # For appending in O(1) (derive_append):
         self.fr_ts: int | None = None
         self.pending: int | None = None
@@ -138,6 +143,8 @@ class Derived:
         self.dirty = False
         """Reopened, transferred or escalated: a resolution is not a first-contact one."""
         self.sold = False
+        self.fcr = False
+        """The FCR flag the resolution sample was counted with (see the engine)."""
 
 
 def rated(rec: Record, queue: str, who: str | None) -> Sample:
@@ -192,7 +199,7 @@ def derive(records: list[Record], targets_of: Callable[[str], Targets], cid: str
         elif code == SALE:
             sold = True
 
-    samples = d.samples
+    samples = d.samples = []
     if first_q is None:
         # Not known: only complaints count (they are about an agent).
         for rec in records:

@@ -30,6 +30,7 @@ from wallboard.config import TODAY, Config
 from wallboard.engine.contact import (
     K_COMPLAINT,
     K_RESOLVE,
+    NO_SAMPLES,
     QUEUED,
     Derived,
     Record,
@@ -92,19 +93,22 @@ def _settle_gc() -> None:
 
 
 class _Contact:
-    """A contact's records, what they derive to, and the samples it has emitted."""
+    """A contact's records and what they derive to.
 
-    __slots__ = ("derived", "heap_min", "records", "samples")
+    The samples it counts are not kept: they are what its records derive to
+    (with the FCR flag its resolution was counted with, ``derived.fcr``), so
+    they are derived again when they must be retracted.
+    """
+
+    __slots__ = ("derived", "heap_min", "records")
 
     def __init__(self, ts: int) -> None:
         self.records: list[Record] = []
         self.derived: Derived = _NOTHING
-        self.samples: list[Sample] = []
         self.heap_min = ts
 
 
 _NOTHING = Derived()
-_NO_SAMPLES: list[Sample] = []  # never appended to: a counted derivation's samples
 
 
 class Engine:
@@ -163,8 +167,9 @@ class Engine:
         self._id_buckets: dict[int, list[str]] = {}
 
         self._contacts: dict[str, _Contact] = {}
-        self._stale: dict[str, _Contact] | None = None
-        """During :meth:`add_many`: contacts to derive again at the end of the batch."""
+        self._stale: dict[str, tuple[_Contact, list[Sample]]] | None = None
+        """During :meth:`add_many`: contacts to derive again at the end of the batch,
+        with the samples they counted before it."""
         self._bulk = False
         """During :meth:`add_many` with no contact held: every contact is derived at the end."""
         self._evict_heap: list[tuple[int, str]] = []
@@ -262,8 +267,8 @@ class Engine:
                 self._refresh_bulk(stale)
             else:
                 refresh = self._refresh
-                for cid, c in stale.items():
-                    refresh(cid, c)
+                for cid, (c, old) in stale.items():
+                    refresh(cid, c, old)
         finally:
             self._stale = None
             self._bulk = False
@@ -322,25 +327,26 @@ class Engine:
         stale = self._stale
         if stale is not None and (cid in stale or self._bulk):  # derived at the batch's end
             insert(records, rec)
-            stale[cid] = c
+            if cid not in stale:
+                stale[cid] = (c, [])  # a bulk load: nothing counted yet
             return
         if not records or ts > records[-1][0]:
             first = not records
-            records.append(rec)
             d = c.derived
             if first and rec[1] == QUEUED:
                 d = c.derived = Derived()
             old_waiting, old_resolve = d.waiting, d.resolve
             new = derive_append(d, rec, cid, self._targets_of, first)
             if new is not None:  # the common case: nothing before it changes
+                records.append(rec)
                 self._appended(cid, c, new, old_waiting, old_resolve, first)
                 return
-        else:
-            insert(records, rec)
+        old = self._counted(cid, c)
+        insert(records, rec)
         if stale is not None:
-            stale[cid] = c
+            stale[cid] = (c, old)
         else:
-            self._refresh(cid, c)
+            self._refresh(cid, c, old)
 
     # --------------------------------------------------------------- contacts
 
@@ -363,10 +369,8 @@ class Engine:
         """What :func:`derive_append` changed: the new samples, and the indexes."""
         d = c.derived
         add = self._win.add
-        samples = c.samples
         for sample in new:
             add(sample)
-            samples.append(sample)
         if d.waiting != old_waiting:
             self._move_waiting(cid, old_waiting, d.waiting)
         customer = d.customer
@@ -375,14 +379,12 @@ class Engine:
             affected: set[str] = set()
             self._repeat_affected(customer, d.queued_ts, affected)  # type: ignore[arg-type]
             for other in affected:
-                self._emit(other, self._contacts[other])
+                self._reflag(other)
         resolve = d.resolve
         if resolve is not None and old_resolve is None:
             if customer is not None:
                 insort(self._cust_resolved.setdefault(customer, []), (resolve[0], cid))
-            for sample in self._resolution_samples(cid, d):
-                add(sample)
-                samples.append(sample)
+            add(self._resolution_sample(cid, d))
 
     def _move_waiting(
         self, cid: str, old: tuple[str, int] | None, new: tuple[str, int] | None
@@ -395,8 +397,20 @@ class Engine:
                 wl = self._waiting[new[0]] = SortedList()
             wl.add((new[1], cid))
 
-    def _refresh(self, cid: str, c: _Contact) -> None:
-        """Derive a changed contact again and replace what changed."""
+    def _counted(self, cid: str, c: _Contact) -> list[Sample]:
+        """The samples the contact counts now: what its records derive to, and its
+        resolution with the FCR flag it was counted with."""
+        if not c.records:
+            return []
+        d = derive(c.records, self._targets_of, cid)
+        out = d.samples
+        if d.resolve is not None:
+            out.append(self._resolution_sample(cid, d, c.derived.fcr))
+        return out
+
+    def _refresh(self, cid: str, c: _Contact, counted: list[Sample]) -> None:
+        """Derive a changed contact again and replace what changed (``counted``: the
+        samples it counted before the change)."""
         old = c.derived
         d = derive(c.records, self._targets_of, cid) if c.records else _NOTHING
         c.derived = d
@@ -421,11 +435,14 @@ class Engine:
                     del self._cust_resolved[old_r[0]]
             if new_r is not None and new_r[0] is not None:
                 insort(self._cust_resolved.setdefault(new_r[0], []), (new_r[1], cid))
-        self._emit(cid, c, d.samples)
-        d.samples = _NO_SAMPLES  # counted: the contact's samples hold them
+        new = d.samples
+        d.samples = NO_SAMPLES  # counted now: derived again when needed
+        if d.resolve is not None:
+            new.append(self._resolution_sample(cid, d))
+        self._replace(counted, new)
         affected.discard(cid)
         for other in affected:
-            self._emit(other, self._contacts[other])
+            self._reflag(other)
 
     def _repeat_affected(self, customer: str, queued_ts: int, out: set[str]) -> None:
         """Contacts whose FCR may change when ``customer`` gains or loses ``queued_ts``."""
@@ -451,7 +468,7 @@ class Engine:
             k += 1
         return False
 
-    def _refresh_bulk(self, stale: dict[str, _Contact]) -> None:
+    def _refresh_bulk(self, stale: dict[str, tuple[_Contact, list[Sample]]]) -> None:
         """:meth:`_refresh` of contacts never derived, at once: every contact is
         derived and indexed first, then the samples are counted in one pass
         (:meth:`Windows.add_many`), with sorted building instead of insertions."""
@@ -461,7 +478,7 @@ class Engine:
         cust_resolved = self._cust_resolved
         touched_q: set[str] = set()
         touched_r: set[str] = set()
-        for cid, c in stale.items():
+        for cid, (c, _) in stale.items():
             d = derive(c.records, targets_of, cid) if c.records else _NOTHING
             c.derived = d
             if d.waiting is not None:
@@ -497,51 +514,52 @@ class Engine:
             else:
                 wl.update(items)
         out: list[Sample] = []
-        resolution_samples = self._resolution_samples
-        for cid, c in stale.items():
+        resolution_sample = self._resolution_sample
+        for cid, (c, _) in stale.items():
             d = c.derived
-            new = d.samples
-            d.samples = _NO_SAMPLES
+            out += d.samples
+            d.samples = NO_SAMPLES
             if d.resolve is not None:
-                new += resolution_samples(cid, d)
-            c.samples = new
-            out += new
+                out.append(resolution_sample(cid, d))
         self._win.add_many(out)
 
-    def _resolution_samples(self, cid: str, d: Derived) -> list[Sample]:
-        """The samples of a resolved contact's resolution, which need the other
-        contacts of its customer (first contact resolution)."""
+    def _resolution_sample(self, cid: str, d: Derived, fcr: bool | None = None) -> Sample:
+        """A resolved contact's resolution sample. Its FCR flag needs the other contacts
+        of its customer: computed now and kept in ``d.fcr``, unless given."""
         assert d.resolve is not None
         r_ts, agent, value, clean = d.resolve
-        fcr = clean and not self._is_repeat(d.customer, r_ts, cid)
-        return [(K_RESOLVE, r_ts, cid, d.queue, agent, value, fcr)]
+        if fcr is None:
+            fcr = d.fcr = clean and not self._is_repeat(d.customer, r_ts, cid)
+        return (K_RESOLVE, r_ts, cid, d.queue, agent, value, fcr)
 
-    def _emit(self, cid: str, c: _Contact, derived: list[Sample] | None = None) -> None:
-        """Count the contact's samples now: ``derived`` (a new derivation's), or the
-        ones it has but the resolution ones, which are computed again."""
-        if derived is None:
-            derived = [s for s in c.samples if s[0] != K_RESOLVE]
-        d = c.derived
-        new = derived + self._resolution_samples(cid, d) if d.resolve is not None else derived
-        old = c.samples
-        if not new:
-            new = []  # its own list: appended to when an event is appended
-        if old == new:
-            c.samples = new
+    def _reflag(self, cid: str) -> None:
+        """Another contact of the customer came or went: this one's FCR may flip."""
+        d = self._contacts[cid].derived
+        if d.resolve is None:
             return
+        before = self._resolution_sample(cid, d, d.fcr)
+        after = self._resolution_sample(cid, d)
+        if after != before:
+            self._win.remove(before)
+            self._win.add(after)
+
+    def _replace(self, old: list[Sample], new: list[Sample]) -> None:
+        """Count ``new`` instead of ``old`` (a contact's samples, before and after)."""
+        if old == new:
+            return
+        win = self._win
         if old:
             new_set = set(new)
             old_set = set(old)
             for s in old:
                 if s not in new_set:
-                    self._win.remove(s)
+                    win.remove(s)
             for s in new:
                 if s not in old_set:
-                    self._win.add(s)
+                    win.add(s)
         else:
             for s in new:
-                self._win.add(s)
-        c.samples = new
+                win.add(s)
 
     # ------------------------------------------------------------- the clock
 
@@ -604,8 +622,9 @@ class Engine:
             c = contacts.get(cid)
             if c is None or c.heap_min != m:
                 continue  # stale entry
+            counted = self._counted(cid, c)
             del c.records[: bisect_left(c.records, horizon, key=_ts)]
-            self._refresh(cid, c)
+            self._refresh(cid, c, counted)
             if c.records:
                 c.heap_min = c.records[0][0]
                 heapq.heappush(heap, (c.heap_min, cid))

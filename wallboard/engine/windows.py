@@ -90,8 +90,8 @@ class Scope:
 
     def __init__(self, n: int, big: bool) -> None:
         self.total: list[Any] = [0] * _SUMS
-        self.dropped: list[list[Any] | None] = [None] * n
-        """Per window: the sums of counted samples with a ts before its start (None: 0)."""
+        self.dropped: list[list[Any]] = [[0] * _SUMS for _ in range(n)]
+        """Per window: the sums of counted samples with a ts before its start."""
         # Overall and queues keep their sorted suffixes between reads; an agent's
         # few values are sorted when read.
         self.fr = TimedValues(big)
@@ -229,11 +229,7 @@ class Windows:
         lists: empty without ``values``)."""
         if scope is None:
             return EMPTY
-        dropped = scope.dropped[i]
-        if dropped is None:
-            st = list(scope.total)
-        else:
-            st = [t - d for t, d in zip(scope.total, dropped, strict=True)]
+        st = [t - d for t, d in zip(scope.total, scope.dropped[i], strict=True)]
         if values:
             lo = self.list[i].lo
             st += [scope.fr.sorted_since(lo, i), scope.reply.sorted_since(lo, i)]
@@ -303,7 +299,7 @@ class Windows:
         i = w.index
         w.lo = lo
         for scope in (self.overall, *self.queues.values(), *self.agents.values()):
-            scope.dropped[i] = list(scope.total) if any(scope.total) else None
+            scope.dropped[i] = list(scope.total)
         self.dirty_overall = True
         self.dirty_queues.update(self.queues)
         self.dirty_agents.update(self.agents)
@@ -354,23 +350,14 @@ class Windows:
             self.dirty_agents.add(agent)
         self.dirty_overall = True
         ov = self.overall
-        total = ov.total
-        for j, d in deltas:
-            total[j] += d
-        if qs is not None:
-            total = qs.total
-            for j, d in deltas:
-                total[j] += d
-        if as_ is not None:
-            total = as_.total
-            for j, d in deltas:
-                total[j] += d
+        _add3(deltas, ov.total, qs.total if qs else None, as_.total if as_ else None)
         for i in outside:  # a late sample: counted as already dropped there
-            _add_dropped(ov, i, deltas, 1)
-            if qs is not None:
-                _add_dropped(qs, i, deltas, 1)
-            if as_ is not None:
-                _add_dropped(as_, i, deltas, 1)
+            _add3(
+                deltas,
+                ov.dropped[i],
+                qs.dropped[i] if qs else None,
+                as_.dropped[i] if as_ else None,
+            )
         if vi:
             bulk = self._bulk
             for scope in (ov, qs, as_):
@@ -429,7 +416,9 @@ class Windows:
             for j, d in deltas:
                 total[j] -= d
             for i in outside:
-                _add_dropped(scope, i, deltas, -1)
+                dropped = scope.dropped[i]
+                for j, d in deltas:
+                    dropped[j] -= d
             if vi:
                 (scope.fr if vi == FR_VALUES else scope.reply).remove(ts, v)
         if ts >= self._min_sliding_lo:
@@ -449,31 +438,30 @@ class Windows:
         if not entries:
             return
         self.dirty_overall = True
-        ov = self.overall
-        ov_dropped = ov.dropped[i]
-        if ov_dropped is None:
-            ov_dropped = ov.dropped[i] = [0] * _SUMS
+        ov_dropped = self.overall.dropped[i]
         dirty_queues = self.dirty_queues
         dirty_agents = self.dirty_agents
         detail = i in self._detail
         for s, deltas, qs, as_ in entries:
-            for j, d in deltas:
-                ov_dropped[j] += d
             if qs is not None:
-                dropped = qs.dropped[i]
-                if dropped is None:
-                    dropped = qs.dropped[i] = [0] * _SUMS
-                for j, d in deltas:
-                    dropped[j] += d
                 dirty_queues.add(s[3])
-            if as_ is not None:
-                dropped = as_.dropped[i]
-                if dropped is None:
-                    dropped = as_.dropped[i] = [0] * _SUMS
-                for j, d in deltas:
-                    dropped[j] += d
-                dirty_agents.add(s[4])
-            if detail:
+                if as_ is not None:
+                    dirty_agents.add(s[4])
+                    qd, ad = qs.dropped[i], as_.dropped[i]
+                    for j, d in deltas:
+                        ov_dropped[j] += d
+                        qd[j] += d
+                        ad[j] += d
+                else:
+                    qd = qs.dropped[i]
+                    for j, d in deltas:
+                        ov_dropped[j] += d
+                        qd[j] += d
+            else:
+                _add3(deltas, ov_dropped, None, as_.dropped[i] if as_ else None)
+                if as_ is not None:
+                    dirty_agents.add(s[4])
+            if detail and (s[0] == K_ESCALATION or s[0] == K_ANSWER):
                 self._bump_detail(s, (i,), -1)
 
     def _bump_detail(self, s: Sample, inside: tuple[int, ...], sign: int) -> None:
@@ -494,16 +482,25 @@ class Windows:
                         self.qa_version += 1
 
 
-def _add_dropped(scope: Scope, i: int, deltas: Deltas, sign: int) -> None:
-    dropped = scope.dropped[i]
-    if dropped is None:
-        dropped = scope.dropped[i] = [0] * _SUMS
-    if sign > 0:
+def _add3(deltas: Deltas, a: list[Any], b: list[Any] | None, c: list[Any] | None) -> None:
+    """Add ``deltas`` to the sums ``a``, ``b`` and ``c`` (None: no such scope)."""
+    if b is not None:
+        if c is not None:
+            for j, d in deltas:
+                a[j] += d
+                b[j] += d
+                c[j] += d
+        else:
+            for j, d in deltas:
+                a[j] += d
+                b[j] += d
+    elif c is not None:
         for j, d in deltas:
-            dropped[j] += d
+            a[j] += d
+            c[j] += d
     else:
         for j, d in deltas:
-            dropped[j] -= d
+            a[j] += d
 
 
 def _bump(counter: Counter[Any], key: Any, sign: int) -> bool:
