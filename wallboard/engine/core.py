@@ -75,6 +75,52 @@ def _ts(rec: Record) -> int:
     return rec[0]
 
 
+_Entry = tuple[int, str]
+_Entries = _Entry | list[_Entry]
+"""A customer index's value: one ``(ts, contact)``, or a sorted list of two or more
+(most customers have one contact: no list for them)."""
+
+
+def _index_add(index: dict[str, _Entries], key: str, item: _Entry) -> None:
+    cur = index.get(key)
+    if cur is None:
+        index[key] = item
+    elif type(cur) is tuple:
+        index[key] = sorted([cur, item])
+    else:
+        insort(cur, item)  # type: ignore[arg-type]
+
+
+def _index_remove(index: dict[str, _Entries], key: str, item: _Entry) -> None:
+    cur = index[key]
+    if type(cur) is tuple:
+        del index[key]
+    else:
+        cur.remove(item)  # type: ignore[union-attr]
+        if len(cur) == 1:
+            index[key] = cur[0]  # type: ignore[index]
+
+
+def _index_get(index: dict[str, _Entries], key: str) -> list[_Entry] | tuple[_Entry, ...]:
+    cur = index.get(key)
+    if cur is None:
+        return ()
+    return (cur,) if type(cur) is tuple else cur  # type: ignore[return-value]
+
+
+def _bulk_add(index: dict[str, _Entries], key: str, item: _Entry, touched: set[str]) -> None:
+    """:func:`_index_add` without sorting: the keys in ``touched`` are sorted after."""
+    cur = index.get(key)
+    if cur is None:
+        index[key] = item
+    elif type(cur) is tuple:
+        index[key] = [cur, item]
+        touched.add(key)
+    else:
+        cur.append(item)  # type: ignore[union-attr]
+        touched.add(key)
+
+
 def _settle_gc() -> None:
     """Collect what is not frozen yet, then freeze what survives (once an hour of clock).
 
@@ -175,8 +221,8 @@ class Engine:
         self._evict_heap: list[tuple[int, str]] = []
         self._waiting: dict[str, SortedList] = {}  # queue -> (since, contact)
         # customer -> sorted [(queued ts, contact)] and [(resolution ts, contact)]
-        self._cust_queued: dict[str, list[tuple[int, str]]] = {}
-        self._cust_resolved: dict[str, list[tuple[int, str]]] = {}
+        self._cust_queued: dict[str, _Entries] = {}
+        self._cust_resolved: dict[str, _Entries] = {}
         self._agents: dict[str, int] = {}  # agent -> latest ts of an event naming it
         self._queues: dict[str, int] = {}  # queue -> latest ts of a contact.queued naming it
         self._agent_lines: dict[str, Timeline] = {}
@@ -375,7 +421,7 @@ class Engine:
             self._move_waiting(cid, old_waiting, d.waiting)
         customer = d.customer
         if first and customer is not None:  # a new contact of a customer: others' FCR
-            insort(self._cust_queued.setdefault(customer, []), (d.queued_ts, cid))
+            _index_add(self._cust_queued, customer, (d.queued_ts, cid))  # type: ignore[arg-type]
             affected: set[str] = set()
             self._repeat_affected(customer, d.queued_ts, affected)  # type: ignore[arg-type]
             for other in affected:
@@ -383,7 +429,7 @@ class Engine:
         resolve = d.resolve
         if resolve is not None and old_resolve is None:
             if customer is not None:
-                insort(self._cust_resolved.setdefault(customer, []), (resolve[0], cid))
+                _index_add(self._cust_resolved, customer, (resolve[0], cid))
             add(self._resolution_sample(cid, d))
 
     def _move_waiting(
@@ -419,22 +465,18 @@ class Engine:
         affected: set[str] = set()
         if old.customer != d.customer or old.queued_ts != d.queued_ts:
             if old.customer is not None:
-                self._cust_queued[old.customer].remove((old.queued_ts, cid))
-                if not self._cust_queued[old.customer]:
-                    del self._cust_queued[old.customer]
+                _index_remove(self._cust_queued, old.customer, (old.queued_ts, cid))  # type: ignore[arg-type]
                 self._repeat_affected(old.customer, old.queued_ts, affected)  # type: ignore[arg-type]
             if d.customer is not None:
-                insort(self._cust_queued.setdefault(d.customer, []), (d.queued_ts, cid))
+                _index_add(self._cust_queued, d.customer, (d.queued_ts, cid))  # type: ignore[arg-type]
                 self._repeat_affected(d.customer, d.queued_ts, affected)  # type: ignore[arg-type]
         old_r = (old.customer, old.resolve[0]) if old.resolve else None
         new_r = (d.customer, d.resolve[0]) if d.resolve else None
         if old_r != new_r:
             if old_r is not None and old_r[0] is not None:
-                self._cust_resolved[old_r[0]].remove((old_r[1], cid))
-                if not self._cust_resolved[old_r[0]]:
-                    del self._cust_resolved[old_r[0]]
+                _index_remove(self._cust_resolved, old_r[0], (old_r[1], cid))
             if new_r is not None and new_r[0] is not None:
-                insort(self._cust_resolved.setdefault(new_r[0], []), (new_r[1], cid))
+                _index_add(self._cust_resolved, new_r[0], (new_r[1], cid))
         new = d.samples
         d.samples = NO_SAMPLES  # counted now: derived again when needed
         if d.resolve is not None:
@@ -446,7 +488,7 @@ class Engine:
 
     def _repeat_affected(self, customer: str, queued_ts: int, out: set[str]) -> None:
         """Contacts whose FCR may change when ``customer`` gains or loses ``queued_ts``."""
-        resolved = self._cust_resolved.get(customer)
+        resolved = _index_get(self._cust_resolved, customer)
         if resolved:
             k = bisect_left(resolved, (queued_ts - self._fcr_us,))
             while k < len(resolved) and resolved[k][0] < queued_ts:
@@ -457,7 +499,7 @@ class Engine:
         """Whether the customer has another contact queued in (r_ts, r_ts + fcr_days]."""
         if customer is None:
             return False
-        queued = self._cust_queued.get(customer)
+        queued = _index_get(self._cust_queued, customer)
         if not queued:
             return False
         hi = r_ts + self._fcr_us
@@ -490,23 +532,12 @@ class Engine:
                     lst.append((since, cid))
             customer = d.customer
             if customer is not None:
-                lst = cust_queued.get(customer)
-                if lst is None:
-                    cust_queued[customer] = [(d.queued_ts, cid)]  # type: ignore[list-item]
-                else:
-                    lst.append((d.queued_ts, cid))  # type: ignore[arg-type]
-                    touched_q.add(customer)
+                _bulk_add(cust_queued, customer, (d.queued_ts, cid), touched_q)  # type: ignore[arg-type]
                 if d.resolve is not None:
-                    lst = cust_resolved.get(customer)
-                    if lst is None:
-                        cust_resolved[customer] = [(d.resolve[0], cid)]
-                    else:
-                        lst.append((d.resolve[0], cid))
-                        touched_r.add(customer)
-        for customer in touched_q:
-            cust_queued[customer].sort()
-        for customer in touched_r:
-            cust_resolved[customer].sort()
+                    _bulk_add(cust_resolved, customer, (d.resolve[0], cid), touched_r)
+        for index, touched in ((cust_queued, touched_q), (cust_resolved, touched_r)):
+            for customer in touched:
+                index[customer].sort()  # type: ignore[union-attr]
         for q, items in waiting.items():
             wl = self._waiting.get(q)
             if wl is None:
