@@ -307,13 +307,15 @@ class Engine:
                     self.too_old += 1
                 else:
                     apply(ev)
-            self._stale = None
             self._bulk = False
             if bulk:
+                self._stale = None
                 self._refresh_bulk(stale)
             else:
+                # Still marked stale until refreshed: _reflag leaves them alone.
                 refresh = self._refresh
-                for cid, (c, old) in stale.items():
+                while stale:
+                    cid, (c, old) = stale.popitem()
                     refresh(cid, c, old)
         finally:
             self._stale = None
@@ -565,6 +567,8 @@ class Engine:
 
     def _reflag(self, cid: str) -> None:
         """Another contact of the customer came or went: this one's FCR may flip."""
+        if self._stale is not None and cid in self._stale:
+            return  # its counted samples are those of before the batch: refreshed later
         d = self._contacts[cid].derived
         if d.resolve is None:
             return
