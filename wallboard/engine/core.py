@@ -32,10 +32,12 @@ from wallboard.engine.contact import (
     K_RESOLVE,
     NO_SAMPLES,
     QUEUED,
+    WIDTH,
     Derived,
-    Record,
+    Records,
     Sample,
     Targets,
+    count_before,
     derive,
     derive_append,
     insert,
@@ -69,10 +71,6 @@ _HOUR = 3600 * US
 _ID_BUCKET = _HOUR  # event ids are forgotten an hour-bucket at a time
 _NEVER = -(2**62)
 _SETTLE_GC_CONTACTS = 5_000  # below that, the collector's passes are short anyway
-
-
-def _ts(rec: Record) -> int:
-    return rec[0]
 
 
 _Entry = tuple[int, str]
@@ -149,7 +147,7 @@ class _Contact:
     __slots__ = ("derived", "heap_min", "records")
 
     def __init__(self, ts: int) -> None:
-        self.records: list[Record] = []
+        self.records: Records = []
         self.derived: Derived = _NOTHING
         self.heap_min = ts
 
@@ -378,7 +376,7 @@ class Engine:
             if cid not in stale:
                 stale[cid] = (c, [])  # a bulk load: nothing counted yet
             return
-        if not records or ts > records[-1][0]:
+        if not records or ts > records[-WIDTH]:
             first = not records
             d = c.derived
             if first and rec[1] == QUEUED:
@@ -386,7 +384,7 @@ class Engine:
             old_waiting, old_resolve = d.waiting, d.resolve
             new = derive_append(d, rec, cid, self._targets_of, first)
             if new is not None:  # the common case: nothing before it changes
-                records.append(rec)
+                records += rec
                 self._appended(cid, c, new, old_waiting, old_resolve, first)
                 return
         old = self._counted(cid, c)
@@ -658,10 +656,10 @@ class Engine:
             if c is None or c.heap_min != m:
                 continue  # stale entry
             counted = self._counted(cid, c)
-            del c.records[: bisect_left(c.records, horizon, key=_ts)]
+            del c.records[: count_before(c.records, horizon) * WIDTH]
             self._refresh(cid, c, counted)
             if c.records:
-                c.heap_min = c.records[0][0]
+                c.heap_min = c.records[0]
                 heapq.heappush(heap, (c.heap_min, cid))
             else:
                 del contacts[cid]

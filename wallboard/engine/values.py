@@ -6,13 +6,16 @@ append (a late one, an insertion); percentiles sort that suffix when a
 snapshot reads it. For big scopes (overall, queues) the sorted suffix is
 kept between reads and brought up to date by the few values that entered
 or left since, so a 1 Hz board pays for what changed, not for the window.
-Values are machine integers (microseconds) in arrays: 16 bytes a value.
+Values are machine integers (microseconds) in arrays: 16 bytes a value, and
+8 more in a cached sorted suffix.
 """
 
 from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right, insort
+from collections.abc import Sequence
+from itertools import chain
 
 _FEW: int = 32
 """Up to this many changes (plus 1/64 of the suffix) a cached sorted suffix is
@@ -30,7 +33,8 @@ class TimedValues:
         self.version = 0
         """Changes when a value is inserted before the end or removed (cached sorted
         suffixes are then built again)."""
-        self._cache: dict[int, tuple[int, int, int, list[int]]] | None = {} if cached else None
+        # Per window: (version, start, end, the sorted values in machine integers).
+        self._cache: dict[int, tuple[int, int, int, array[int]]] | None = {} if cached else None
         self._unsorted = False
 
     def __len__(self) -> int:
@@ -84,7 +88,7 @@ class TimedValues:
             del self.values[:k]
             self.version += 1
 
-    def sorted_since(self, lo: int, key: int) -> list[int]:
+    def sorted_since(self, lo: int, key: int) -> Sequence[int]:
         """The values with ts >= ``lo``, sorted; ``key`` names the window (for the cache).
 
         The list returned may be the cached one: read it before the next change.
@@ -109,12 +113,11 @@ class TimedValues:
                     del out[bisect_left(out, values[k])]
                 for k in came:
                     insort(out, values[k])
-            elif not gone:  # only additions: one merge of two sorted runs
-                out += sorted(values[came.start : end])
-                out.sort()
+            elif not gone:  # only additions: sorting merges the two runs
+                out = array("q", sorted(chain(out, values[came.start : end])))
             else:
-                out = sorted(values[start:end])
+                out = array("q", sorted(values[start:end]))
         else:
-            out = sorted(self.values[start:end])
+            out = array("q", sorted(self.values[start:end]))
         cache[key] = (self.version, start, end, out)
         return out
