@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import heapq
+from array import array
 from bisect import bisect_left, insort
 from collections.abc import Iterable
 from pathlib import Path
@@ -32,15 +33,17 @@ from wallboard.engine.contact import (
     K_RESOLVE,
     NO_SAMPLES,
     QUEUED,
-    WIDTH,
     Derived,
-    Records,
+    Keys,
+    Rest,
     Sample,
     Targets,
-    count_before,
     derive,
     derive_append,
+    drop_before,
+    first_ts,
     insert,
+    last_ts,
     record,
 )
 from wallboard.engine.figures import agent_figures, queue_figures
@@ -144,10 +147,11 @@ class _Contact:
     they are derived again when they must be retracted.
     """
 
-    __slots__ = ("derived", "heap_min", "records")
+    __slots__ = ("derived", "heap_min", "keys", "rest")
 
     def __init__(self, ts: int) -> None:
-        self.records: Records = []
+        self.keys: Keys = array("q")
+        self.rest: Rest = []
         self.derived: Derived = _NOTHING
         self.heap_min = ts
 
@@ -369,26 +373,26 @@ class Engine:
             c.heap_min = ts
             heapq.heappush(self._evict_heap, (ts, cid))
         rec = record(ev)
-        records = c.records
+        keys = c.keys
         stale = self._stale
         if stale is not None and (cid in stale or self._bulk):  # derived at the batch's end
-            insert(records, rec)
+            insert(keys, c.rest, rec)
             if cid not in stale:
                 stale[cid] = (c, [])  # a bulk load: nothing counted yet
             return
-        if not records or ts > records[-WIDTH]:
-            first = not records
+        if not keys or ts > last_ts(keys):
+            first = not keys
             d = c.derived
             if first and rec[1] == QUEUED:
                 d = c.derived = Derived()
             old_waiting, old_resolve = d.waiting, d.resolve
             new = derive_append(d, rec, cid, self._targets_of, first)
             if new is not None:  # the common case: nothing before it changes
-                records += rec
+                insert(keys, c.rest, rec)
                 self._appended(cid, c, new, old_waiting, old_resolve, first)
                 return
         old = self._counted(cid, c)
-        insert(records, rec)
+        insert(keys, c.rest, rec)
         if stale is not None:
             stale[cid] = (c, old)
         else:
@@ -446,9 +450,9 @@ class Engine:
     def _counted(self, cid: str, c: _Contact) -> list[Sample]:
         """The samples the contact counts now: what its records derive to, and its
         resolution with the FCR flag it was counted with."""
-        if not c.records:
+        if not c.keys:
             return []
-        d = derive(c.records, self._targets_of, cid)
+        d = derive(c.keys, c.rest, self._targets_of, cid)
         out = d.samples
         if d.resolve is not None:
             out.append(self._resolution_sample(cid, d, c.derived.fcr))
@@ -458,7 +462,7 @@ class Engine:
         """Derive a changed contact again and replace what changed (``counted``: the
         samples it counted before the change)."""
         old = c.derived
-        d = derive(c.records, self._targets_of, cid) if c.records else _NOTHING
+        d = derive(c.keys, c.rest, self._targets_of, cid) if c.keys else _NOTHING
         c.derived = d
         if old.waiting != d.waiting:
             self._move_waiting(cid, old.waiting, d.waiting)
@@ -521,7 +525,7 @@ class Engine:
         touched_q: set[str] = set()
         touched_r: set[str] = set()
         for cid, (c, _) in stale.items():
-            d = derive(c.records, targets_of, cid) if c.records else _NOTHING
+            d = derive(c.keys, c.rest, targets_of, cid) if c.keys else _NOTHING
             c.derived = d
             if d.waiting is not None:
                 q, since = d.waiting
@@ -656,10 +660,10 @@ class Engine:
             if c is None or c.heap_min != m:
                 continue  # stale entry
             counted = self._counted(cid, c)
-            del c.records[: count_before(c.records, horizon) * WIDTH]
+            drop_before(c.keys, c.rest, horizon)
             self._refresh(cid, c, counted)
-            if c.records:
-                c.heap_min = c.records[0]
+            if c.keys:
+                c.heap_min = first_ts(c.keys)
                 heapq.heappush(heap, (c.heap_min, cid))
             else:
                 del contacts[cid]
