@@ -190,10 +190,23 @@ def rated(rec: Record, queue: str, who: str | None) -> Sample:
     return (K_RATED, rec[0], rec[4], queue, who, good, klass)
 
 
-def derive(keys: Keys, rest: Rest, targets_of: Callable[[str], Targets], cid: str) -> Derived:
-    """Apply SPEC section 3's ground rules to one contact's records (ts <= now)."""
+def copy_derived(src: Derived, dst: Derived) -> None:
+    """Make ``dst`` what ``src`` derived to (a contact is its own :class:`Derived`)."""
+    for name in _DERIVED:
+        setattr(dst, name, getattr(src, name))
+
+
+def derive(
+    keys: Keys,
+    rest: Rest,
+    targets_of: Callable[[str], Targets],
+    cid: str,
+    into: Derived | None = None,
+) -> Derived:
+    """Apply SPEC section 3's ground rules to one contact's records (ts <= now);
+    ``into``: a :class:`Derived` as made (defaults) to fill instead of a new one."""
     records = unpack(keys, rest)
-    d = Derived()
+    d = Derived() if into is None else into
     first_q: Record | None = None
     last_q: Record | None = None
     block_ts: int | None = None  # latest answered / agent message / abandoned / resolved
@@ -326,6 +339,9 @@ def derive(keys: Keys, rest: Rest, targets_of: Callable[[str], Targets], cid: st
         elif code == COMPLAINT:
             samples.append((K_COMPLAINT, ts, rec[4], queue, agent))
     return d
+
+
+_DERIVED: Final = Derived.__slots__
 
 
 def derive_append(

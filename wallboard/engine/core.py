@@ -32,12 +32,12 @@ from wallboard.engine.contact import (
     K_COMPLAINT,
     K_RESOLVE,
     NO_SAMPLES,
-    QUEUED,
     Derived,
     Keys,
     Rest,
     Sample,
     Targets,
+    copy_derived,
     derive,
     derive_append,
     drop_before,
@@ -139,20 +139,20 @@ def _settle_gc() -> None:
     gc.freeze()
 
 
-class _Contact:
+class _Contact(Derived):
     """A contact's records and what they derive to.
 
     The samples it counts are not kept: they are what its records derive to
-    (with the FCR flag its resolution was counted with, ``derived.fcr``), so
+    (with the FCR flag its resolution was counted with, ``fcr``), so
     they are derived again when they must be retracted.
     """
 
-    __slots__ = ("derived", "heap_min", "keys", "rest")
+    __slots__ = ("heap_min", "keys", "rest")
 
     def __init__(self, ts: int) -> None:
         self.keys: Keys = array("q")
         self.rest: Rest = []
-        self.derived: Derived = _NOTHING
+        super().__init__()
         self.heap_min = ts
 
 
@@ -382,11 +382,8 @@ class Engine:
             return
         if not keys or ts > last_ts(keys):
             first = not keys
-            d = c.derived
-            if first and rec[1] == QUEUED:
-                d = c.derived = Derived()
-            old_waiting, old_resolve = d.waiting, d.resolve
-            new = derive_append(d, rec, cid, self._targets_of, first)
+            old_waiting, old_resolve = c.waiting, c.resolve
+            new = derive_append(c, rec, cid, self._targets_of, first)
             if new is not None:  # the common case: nothing before it changes
                 insert(keys, c.rest, rec)
                 self._appended(cid, c, new, old_waiting, old_resolve, first)
@@ -417,7 +414,7 @@ class Engine:
         first: bool,
     ) -> None:
         """What :func:`derive_append` changed: the new samples, and the indexes."""
-        d = c.derived
+        d = c
         add = self._win.add
         for sample in new:
             add(sample)
@@ -455,34 +452,40 @@ class Engine:
         d = derive(c.keys, c.rest, self._targets_of, cid)
         out = d.samples
         if d.resolve is not None:
-            out.append(self._resolution_sample(cid, d, c.derived.fcr))
+            out.append(self._resolution_sample(cid, d, c.fcr))
         return out
 
     def _refresh(self, cid: str, c: _Contact, counted: list[Sample]) -> None:
         """Derive a changed contact again and replace what changed (``counted``: the
         samples it counted before the change)."""
-        old = c.derived
-        d = derive(c.keys, c.rest, self._targets_of, cid) if c.keys else _NOTHING
-        c.derived = d
-        if old.waiting != d.waiting:
-            self._move_waiting(cid, old.waiting, d.waiting)
+        old_waiting, old_customer, old_qts, old_resolve = (
+            c.waiting,
+            c.customer,
+            c.queued_ts,
+            c.resolve,
+        )
+        fresh = derive(c.keys, c.rest, self._targets_of, cid) if c.keys else _NOTHING
+        new = fresh.samples
+        copy_derived(fresh, c)
+        c.samples = NO_SAMPLES  # counted now: derived again when needed
+        d = c
+        if old_waiting != d.waiting:
+            self._move_waiting(cid, old_waiting, d.waiting)
         affected: set[str] = set()
-        if old.customer != d.customer or old.queued_ts != d.queued_ts:
-            if old.customer is not None:
-                _index_remove(self._cust_queued, old.customer, (old.queued_ts, cid))  # type: ignore[arg-type]
-                self._repeat_affected(old.customer, old.queued_ts, affected)  # type: ignore[arg-type]
+        if old_customer != d.customer or old_qts != d.queued_ts:
+            if old_customer is not None:
+                _index_remove(self._cust_queued, old_customer, (old_qts, cid))  # type: ignore[arg-type]
+                self._repeat_affected(old_customer, old_qts, affected)  # type: ignore[arg-type]
             if d.customer is not None:
                 _index_add(self._cust_queued, d.customer, (d.queued_ts, cid))  # type: ignore[arg-type]
                 self._repeat_affected(d.customer, d.queued_ts, affected)  # type: ignore[arg-type]
-        old_r = (old.customer, old.resolve[0]) if old.resolve else None
+        old_r = (old_customer, old_resolve[0]) if old_resolve else None
         new_r = (d.customer, d.resolve[0]) if d.resolve else None
         if old_r != new_r:
             if old_r is not None and old_r[0] is not None:
                 _index_remove(self._cust_resolved, old_r[0], (old_r[1], cid))
             if new_r is not None and new_r[0] is not None:
                 _index_add(self._cust_resolved, new_r[0], (new_r[1], cid))
-        new = d.samples
-        d.samples = NO_SAMPLES  # counted now: derived again when needed
         if d.resolve is not None:
             new.append(self._resolution_sample(cid, d))
         self._replace(counted, new)
@@ -525,8 +528,9 @@ class Engine:
         touched_q: set[str] = set()
         touched_r: set[str] = set()
         for cid, (c, _) in stale.items():
-            d = derive(c.keys, c.rest, targets_of, cid) if c.keys else _NOTHING
-            c.derived = d
+            if c.keys:
+                derive(c.keys, c.rest, targets_of, cid, into=c)  # a new contact: as made
+            d = c
             if d.waiting is not None:
                 q, since = d.waiting
                 lst = waiting.get(q)
@@ -550,8 +554,7 @@ class Engine:
                 wl.update(items)
         out: list[Sample] = []
         resolution_sample = self._resolution_sample
-        for cid, (c, _) in stale.items():
-            d = c.derived
+        for cid, (d, _) in stale.items():
             out += d.samples
             d.samples = NO_SAMPLES
             if d.resolve is not None:
@@ -571,7 +574,7 @@ class Engine:
         """Another contact of the customer came or went: this one's FCR may flip."""
         if self._stale is not None and cid in self._stale:
             return  # its counted samples are those of before the batch: refreshed later
-        d = self._contacts[cid].derived
+        d = self._contacts[cid]
         if d.resolve is None:
             return
         before = self._resolution_sample(cid, d, d.fcr)
