@@ -7,9 +7,9 @@ and its *samples*: the tuples every window counts. When a late event arrives
 the contact is derived again and only the samples that changed are replaced,
 so the figures never depend on arrival order.
 
-Sample tuples start with ``(kind, ts, tag, queue, agent, ...)``; ``tag`` is
-the event id for per-event samples and the contact id for per-contact ones,
-so that a sample is identified by its value.
+Sample tuples start with ``(kind, ts, contact, queue, agent, ...)``. Two
+samples of a contact can be equal (two like ratings at one ts): a contact's
+samples are a multiset, and equal samples count the same wherever they are.
 """
 
 from __future__ import annotations
@@ -49,14 +49,15 @@ K_ARRIVAL, K_ANSWER, K_ABANDON, K_REPLY, K_HANDLE, K_RESOLVE = range(6)
 K_ESCALATION, K_COMPLAINT, K_RATED, K_SALE = range(6, 10)
 K_RESOLVED_ARRIVAL, K_SOLD = range(10, 12)
 
-Record = tuple[int, int, str | None, Any, str]
-"""``(ts, code, agent, extra, event id)``; ``extra`` depends on the code."""
+Record = tuple[int, int, str | None, Any]
+"""``(ts, code, agent, extra)``; ``extra`` depends on the code. No event id: no
+figure needs it once duplicates are out."""
 Keys = array
 """A contact's records' ``ts << 4 | code`` in ts order (ties in the order received),
-as machine integers; with :data:`Rest`, a record costs 32 bytes where a tuple with
+as machine integers; with :data:`Rest`, a record costs 24 bytes where a tuple with
 its ts would cost 120 (700k records a day)."""
 Rest = list[Any]
-"""The rest of each record, ``(agent, extra, event id)``, laid end to end."""
+"""The rest of each record, ``(agent, extra)``, laid end to end."""
 _BITS: Final = 4  # codes are below 16
 _LAST: Final = (1 << _BITS) - 1
 Sample = tuple[Any, ...]
@@ -68,7 +69,7 @@ def record(ev: Event) -> Record:
     agent = intern(ev.agent) if ev.agent is not None else None  # one copy of each name
     if t == "message":
         code = AGENT_MSG if ev.from_ == "agent" else CUSTOMER_MSG
-        return (ev.ts, code, agent, None, ev.id)
+        return (ev.ts, code, agent, None)
     code = CODES[t]
     extra: Any = None
     if code == QUEUED:
@@ -82,7 +83,7 @@ def record(ev: Event) -> Record:
         extra = (ev.csat, ev.nps)
     elif code == SALE:
         extra = ev.amount
-    return (ev.ts, code, agent, extra, ev.id)
+    return (ev.ts, code, agent, extra)
 
 
 def insert(keys: Keys, rest: Rest, rec: Record) -> None:
@@ -94,7 +95,7 @@ def insert(keys: Keys, rest: Rest, rec: Record) -> None:
         return
     k = bisect_right(keys, ts << _BITS | _LAST)  # after every key of an equal ts
     keys.insert(k, ts << _BITS | rec[1])
-    rest[k * 3 : k * 3] = rec[2:]
+    rest[k * 2 : k * 2] = rec[2:]
 
 
 def last_ts(keys: Keys) -> int:
@@ -111,14 +112,14 @@ def drop_before(keys: Keys, rest: Rest, ts: int) -> None:
     """Forget the records with a ts before ``ts``."""
     k = bisect_left(keys, ts << _BITS)
     del keys[:k]
-    del rest[: k * 3]
+    del rest[: k * 2]
 
 
 def unpack(keys: Keys, rest: Rest) -> list[Record]:
     """The records as tuples."""
     return [
-        (key >> _BITS, key & _LAST, rest[i], rest[i + 1], rest[i + 2])
-        for i, key in zip(range(0, len(rest), 3), keys, strict=True)
+        (key >> _BITS, key & _LAST, rest[i], rest[i + 1])
+        for i, key in zip(range(0, len(rest), 2), keys, strict=True)
     ]
 
 
@@ -182,12 +183,12 @@ class Derived:
         """The FCR flag the resolution sample was counted with (see the engine)."""
 
 
-def rated(rec: Record, queue: str, who: str | None) -> Sample:
+def rated(rec: Record, cid: str, queue: str, who: str | None) -> Sample:
     """A rating's sample: CSAT good (None: no CSAT), NPS class 1/0/-1 (None: no NPS)."""
     csat, nps = rec[3]
     good = None if csat is None else csat >= 4
     klass = None if nps is None else 1 if nps >= 9 else -1 if nps <= 6 else 0
-    return (K_RATED, rec[0], rec[4], queue, who, good, klass)
+    return (K_RATED, rec[0], cid, queue, who, good, klass)
 
 
 def copy_derived(src: Derived, dst: Derived) -> None:
@@ -253,7 +254,7 @@ def derive(
         # Not known: only complaints count (they are about an agent).
         for rec in records:
             if rec[1] == COMPLAINT:
-                samples.append((K_COMPLAINT, rec[0], rec[4], None, rec[2]))
+                samples.append((K_COMPLAINT, rec[0], cid, None, rec[2]))
         return d
 
     q_ts: int = first_q[0]
@@ -303,7 +304,7 @@ def derive(
                 if pending is None:
                     pending = rec[0]
             elif code == AGENT_MSG and pending is not None:
-                samples.append((K_REPLY, rec[0], rec[4], queue, rec[2], rec[0] - pending))
+                samples.append((K_REPLY, rec[0], cid, queue, rec[2], rec[0] - pending))
                 pending = None
         d.pending = pending
 
@@ -331,13 +332,13 @@ def derive(
         ts, agent = rec[0], rec[2]
         if code == ESCALATED:
             category = rec[3] if rec[3] is not None else first_q[3][2]
-            samples.append((K_ESCALATION, ts, rec[4], queue, agent or agent_at(ts), category))
+            samples.append((K_ESCALATION, ts, cid, queue, agent or agent_at(ts), category))
         elif code == RATED:
-            samples.append(rated(rec, queue, agent or agent_at(ts)))
+            samples.append(rated(rec, cid, queue, agent or agent_at(ts)))
         elif code == SALE:
-            samples.append((K_SALE, ts, rec[4], queue, agent, rec[3]))
+            samples.append((K_SALE, ts, cid, queue, agent, rec[3]))
         elif code == COMPLAINT:
-            samples.append((K_COMPLAINT, ts, rec[4], queue, agent))
+            samples.append((K_COMPLAINT, ts, cid, queue, agent))
     return d
 
 
@@ -373,7 +374,7 @@ def derive_append(
     queue = d.queue
     if queue is None:  # not known yet: only a complaint counts
         if code == COMPLAINT:
-            return ((K_COMPLAINT, ts, rec[4], None, rec[2]),)
+            return ((K_COMPLAINT, ts, cid, None, rec[2]),)
         return () if code in (AGENT_MSG, ENDED, RATED) else None
     if code in (ANSWERED, AGENT_MSG):
         if d.fr_ts is None:  # the first response
@@ -388,7 +389,7 @@ def derive_append(
         d.waiting = None
         d.last_agent = rec[2]
         if code == AGENT_MSG and d.pending is not None:
-            sample = (K_REPLY, ts, rec[4], queue, rec[2], ts - d.pending)
+            sample = (K_REPLY, ts, cid, queue, rec[2], ts - d.pending)
             d.pending = None
             return (sample,)
         return ()
@@ -408,7 +409,7 @@ def derive_append(
             return ()
         return ((K_HANDLE, ts, cid, queue, rec[2] or d.last_agent, ts - d.fr_ts),)
     if code == RATED:
-        return (rated(rec, queue, rec[2] or d.last_agent),)
+        return (rated(rec, cid, queue, rec[2] or d.last_agent),)
     if code == COMPLAINT:
-        return ((K_COMPLAINT, ts, rec[4], queue, rec[2]),)
+        return ((K_COMPLAINT, ts, cid, queue, rec[2]),)
     return None

@@ -18,6 +18,7 @@ import gc
 import heapq
 from array import array
 from bisect import bisect_left, insort
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from sys import intern
@@ -147,9 +148,12 @@ class _Contact(Derived):
     they are derived again when they must be retracted.
     """
 
-    __slots__ = ("heap_min", "keys", "rest")
+    __slots__ = ("cid", "heap_min", "keys", "rest")
 
-    def __init__(self, ts: int) -> None:
+    def __init__(self, cid: str, ts: int) -> None:
+        self.cid = cid
+        """Its id: the one str the engine's structures refer to it by (each event
+        brings its own copy)."""
         self.keys: Keys = array("q")
         self.rest: Rest = []
         super().__init__()
@@ -367,11 +371,13 @@ class Engine:
             self._queues[ev.queue] = ts  # type: ignore[index]
         c = self._contacts.get(cid)
         if c is None:
-            c = self._contacts[cid] = _Contact(ts)
+            c = self._contacts[cid] = _Contact(cid, ts)
             heapq.heappush(self._evict_heap, (ts, cid))
-        elif ts < c.heap_min:
-            c.heap_min = ts
-            heapq.heappush(self._evict_heap, (ts, cid))
+        else:
+            cid = c.cid
+            if ts < c.heap_min:
+                c.heap_min = ts
+                heapq.heappush(self._evict_heap, (ts, cid))
         rec = record(ev)
         keys = c.keys
         stale = self._stale
@@ -589,13 +595,14 @@ class Engine:
             return
         win = self._win
         if old:
-            new_set = set(new)
-            old_set = set(old)
-            for s in old:
-                if s not in new_set:
+            # Multisets: two samples of a contact can be equal.
+            diff = Counter(old)
+            diff.subtract(new)
+            for s, n in diff.items():
+                for _ in range(n):
                     win.remove(s)
-            for s in new:
-                if s not in old_set:
+            for s, n in diff.items():
+                for _ in range(-n):
                     win.add(s)
         else:
             for s in new:
