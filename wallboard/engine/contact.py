@@ -163,8 +163,8 @@ class Derived:
         self.customer: str | None = None
         self.waiting: tuple[str, int] | None = None
         """``(queue, since)`` when it is waiting now."""
-        self.resolve: tuple[int, str | None, int, bool] | None = None
-        """``(resolution ts, agent, resolution time, clean)``; clean = no reopen,
+        self.resolve: tuple[int, str | None, bool] | None = None
+        """``(resolution ts, agent, clean)``; clean = no reopen,
         transfer or escalation (the repeat-customer half of FCR is the engine's)."""
         self.samples: list[Sample] = NO_SAMPLES
         """What :func:`derive` found: every sample but the resolution one (which needs
@@ -323,7 +323,7 @@ def derive(
     if resolved:
         assert resolved_rec is not None
         r_ts = resolved_rec[0]
-        d.resolve = (r_ts, resolved_rec[2] or agent_at(r_ts), r_ts - q_ts, not dirty)
+        d.resolve = (r_ts, resolved_rec[2] or agent_at(r_ts), not dirty)
 
     for rec in records:
         code = rec[1]
@@ -399,7 +399,7 @@ def derive_append(
         d.waiting = None
         if not rec[3]:  # closed unresolved: nothing counts
             return ()
-        d.resolve = (ts, rec[2] or d.last_agent, ts - d.queued_ts, not d.dirty)  # type: ignore[operator]
+        d.resolve = (ts, rec[2] or d.last_agent, not d.dirty)
         return ((K_RESOLVED_ARRIVAL, d.queued_ts, cid, queue, None),)
     if code == ENDED:
         if d.ended:

@@ -416,7 +416,7 @@ class Engine:
         c: _Contact,
         new: tuple[Sample, ...],
         old_waiting: tuple[str, int] | None,
-        old_resolve: tuple[int, str | None, int, bool] | None,
+        old_resolve: tuple[int, str | None, bool] | None,
         first: bool,
     ) -> None:
         """What :func:`derive_append` changed: the new samples, and the indexes."""
@@ -571,7 +571,8 @@ class Engine:
         """A resolved contact's resolution sample. Its FCR flag needs the other contacts
         of its customer: computed now and kept in ``d.fcr``, unless given."""
         assert d.resolve is not None
-        r_ts, agent, value, clean = d.resolve
+        r_ts, agent, clean = d.resolve
+        value = r_ts - d.queued_ts  # type: ignore[operator]
         if fcr is None:
             fcr = d.fcr = clean and not self._is_repeat(d.customer, r_ts, cid)
         return (K_RESOLVE, r_ts, cid, d.queue, agent, value, fcr)
