@@ -148,16 +148,15 @@ class _Contact(Derived):
     they are derived again when they must be retracted.
     """
 
-    __slots__ = ("cid", "heap_min", "keys", "rest")
+    __slots__ = ("cid", "keys", "rest")
 
-    def __init__(self, cid: str, ts: int) -> None:
+    def __init__(self, cid: str) -> None:
         self.cid = cid
         """Its id: the one str the engine's structures refer to it by (each event
         brings its own copy)."""
         self.keys: Keys = array("q")
         self.rest: Rest = []
         super().__init__()
-        self.heap_min = ts
 
 
 _NOTHING = Derived()
@@ -224,7 +223,9 @@ class Engine:
         with the samples they counted before it."""
         self._bulk = False
         """During :meth:`add_many` with no contact held: every contact is derived at the end."""
-        self._evict_heap: list[tuple[int, str]] = []
+        self._evict_hours: dict[int, list[str]] = {}
+        """Contacts by the hour of their earliest record (an entry whose contact has
+        since gained an earlier record is stale, and skipped)."""
         self._waiting: dict[str, SortedList] = {}  # queue -> (since, contact)
         # customer -> sorted [(queued ts, contact)] and [(resolution ts, contact)]
         self._cust_queued: dict[str, _Entries] = {}
@@ -371,13 +372,12 @@ class Engine:
             self._queues[ev.queue] = ts  # type: ignore[index]
         c = self._contacts.get(cid)
         if c is None:
-            c = self._contacts[cid] = _Contact(cid, ts)
-            heapq.heappush(self._evict_heap, (ts, cid))
+            c = self._contacts[cid] = _Contact(cid)
+            self._file(cid, ts)
         else:
             cid = c.cid
-            if ts < c.heap_min:
-                c.heap_min = ts
-                heapq.heappush(self._evict_heap, (ts, cid))
+            if ts < first_ts(c.keys) and ts // _HOUR != first_ts(c.keys) // _HOUR:
+                self._file(cid, ts)
         rec = record(ev)
         keys = c.keys
         stale = self._stale
@@ -661,23 +661,35 @@ class Engine:
             else:
                 self._apply(ev)
 
+    def _file(self, cid: str, ts: int) -> None:
+        """File a contact under the hour of its earliest record, ``ts``."""
+        filed = self._evict_hours.get(ts // _HOUR)
+        if filed is None:
+            self._evict_hours[ts // _HOUR] = [cid]
+        else:
+            filed.append(cid)
+
     def _evict(self, horizon: int) -> None:
         """Forget every event with ts < horizon, and what only they implied."""
-        heap = self._evict_heap
         contacts = self._contacts
-        while heap and heap[0][0] < horizon:
-            m, cid = heapq.heappop(heap)
-            c = contacts.get(cid)
-            if c is None or c.heap_min != m:
-                continue  # stale entry
-            counted = self._counted(cid, c)
-            drop_before(c.keys, c.rest, horizon)
-            self._refresh(cid, c, counted)
-            if c.keys:
-                c.heap_min = first_ts(c.keys)
-                heapq.heappush(heap, (c.heap_min, cid))
-            else:
-                del contacts[cid]
+        hours = self._evict_hours
+        for hour in sorted(h for h in hours if h <= horizon // _HOUR):
+            seen: set[str] = set()
+            for cid in hours.pop(hour):
+                c = contacts.get(cid)
+                if c is None or cid in seen or first_ts(c.keys) // _HOUR != hour:
+                    continue  # gone, or filed under another hour now
+                seen.add(cid)
+                if first_ts(c.keys) >= horizon:  # the hour the horizon is in
+                    self._file(cid, first_ts(c.keys))
+                    continue
+                counted = self._counted(cid, c)
+                drop_before(c.keys, c.rest, horizon)
+                self._refresh(cid, c, counted)
+                if c.keys:
+                    self._file(cid, first_ts(c.keys))
+                else:
+                    del contacts[cid]
         for registry in (self._agents, self._queues):
             for name in [n for n, t in registry.items() if t < horizon]:
                 del registry[name]
