@@ -50,8 +50,9 @@ K_ESCALATION, K_COMPLAINT, K_RATED, K_SALE = range(6, 10)
 K_RESOLVED_ARRIVAL, K_SOLD = range(10, 12)
 
 Record = tuple[int, int, str | None, Any]
-"""``(ts, code, agent, extra)``; ``extra`` depends on the code. No event id: no
-figure needs it once duplicates are out."""
+"""``(ts, code, agent, extra)``; ``extra`` depends on the code. A queueing's has no
+agent: ``(ts, QUEUED, customer, (queue, category))``. No event id: no figure
+needs it once duplicates are out."""
 Keys = array
 """A contact's records' ``ts << 4 | code`` in ts order (ties in the order received),
 as machine integers; with :data:`Rest`, a record costs 24 bytes where a tuple with
@@ -63,6 +64,14 @@ _LAST: Final = (1 << _BITS) - 1
 Sample = tuple[Any, ...]
 
 
+_shared_pairs: dict[tuple[Any, Any], tuple[Any, Any]] = {}  # runtime state: lowercase
+
+
+def _shared(pair: tuple[Any, Any]) -> tuple[Any, Any]:
+    """One copy of each pair: thousands of records share a few."""
+    return _shared_pairs.setdefault(pair, pair)
+
+
 def record(ev: Event) -> Record:
     """The compact record kept for a contact event (the Event itself is not kept)."""
     t = ev.type
@@ -72,15 +81,15 @@ def record(ev: Event) -> Record:
         return (ev.ts, code, agent, None)
     code = CODES[t]
     extra: Any = None
-    if code == QUEUED:
+    if code == QUEUED:  # the customer where the agent goes: (queue, category) repeat
         category = intern(ev.category) if ev.category is not None else None
-        extra = (intern(ev.queue), ev.customer, category)  # type: ignore[arg-type]
-    elif code == RESOLVED:
+        return (ev.ts, code, ev.customer, _shared((intern(ev.queue), category)))  # type: ignore[arg-type]
+    if code == RESOLVED:
         extra = ev.resolved
     elif code == ESCALATED:
         extra = ev.category
     elif code == RATED:
-        extra = (ev.csat, ev.nps)
+        extra = _shared((ev.csat, ev.nps))
     elif code == SALE:
         extra = ev.amount
     return (ev.ts, code, agent, extra)
@@ -226,7 +235,7 @@ def derive(
                 first_q = rec
             last_q = rec
             if customer is None:
-                customer = rec[3][1]
+                customer = rec[2]
         elif code in (ANSWERED, AGENT_MSG):
             resp_ts.append(rec[0])
             resp_agent.append(rec[2])
@@ -331,7 +340,7 @@ def derive(
             continue
         ts, agent = rec[0], rec[2]
         if code == ESCALATED:
-            category = rec[3] if rec[3] is not None else first_q[3][2]
+            category = rec[3] if rec[3] is not None else first_q[3][1]
             samples.append((K_ESCALATION, ts, cid, queue, agent or agent_at(ts), category))
         elif code == RATED:
             samples.append(rated(rec, cid, queue, agent or agent_at(ts)))
@@ -361,7 +370,7 @@ def derive_append(
     if first:
         if code != QUEUED:
             return None
-        queue, customer, _ = rec[3]
+        queue, customer = rec[3][0], rec[2]
         d.queue = queue
         d.queued_ts = ts
         d.customer = customer
