@@ -19,8 +19,14 @@ Prints one JSON line:
   minutes count in events_per_s too, in their smaller batches).
 - peak_rss_mb: the feeding process's peak resident memory.
 - restart_s: another fresh process rebuilds the engine from the DB at the
-  end of the day (``Engine.restore``), as a restart does.
-Details go to stderr.
+  end of the day (``Engine.restore``, then a snapshot), as a restart does:
+  it loads the checkpoint the feeding process stored as the writer does
+  (``Checkpointer``: a forked child pickles the engine), ``SAVE_EVERY_S``
+  before the end of the day (a restart just before the next save: the
+  longest tail), and replays the events stored after it. The DB is made by
+  ``ingest --once`` from the same file in file order, so ``events.seq`` is the
+  1-based index of an event in the file (checked).
+Details go to stderr (the restart's split: checkpoint read, unpickle, tail).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 START_US = 1_717_200_000 * 1_000_000  # 2024-06-01T00:00:00Z: a whole UTC day
@@ -66,8 +73,35 @@ def simulate(path: Path, agents: int, queues: int, duration: str, seed: int) -> 
     return n
 
 
-def phase_feed(path: Path) -> dict[str, float]:
-    """Feed the file live; time add/advance and snapshots."""
+def checkpoint(engine: Any, db: Path, given: int, last_event: Any) -> None:
+    """Store a checkpoint of ``engine`` as the writer does, covering ``events.seq <= given``."""
+    import asyncio
+    import sqlite3
+
+    from wallboard.engine.checkpoint import Checkpointer
+
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    row = conn.execute("SELECT id FROM events WHERE seq = ?", (given,)).fetchone()
+    conn.close()
+    # ingest --once stored the file in file order, one row per event: seq = index.
+    assert row is not None and row[0] == last_event.id, (given, row, last_event.id)
+    saver = Checkpointer(db, engine, lambda: given)
+    t0 = time.perf_counter()
+    if not asyncio.run(saver.save()):
+        raise SystemExit(f"bench: the checkpoint failed: {saver.last_error}")
+    assert saver.last_timing is not None
+    dump_s, store_s, size = saver.last_timing
+    children_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(
+        f"checkpoint: {size / 1e6:.0f} MB after {given} events; pickled in a forked child"
+        f" in {dump_s:.1f}s (its peak rss {children_mb:.0f} MB), stored in {store_s:.1f}s;"
+        f" {time.perf_counter() - t0:.1f}s in all",
+        file=sys.stderr,
+    )
+
+
+def phase_feed(path: Path, db: Path, checkpoint_us: int) -> dict[str, float]:
+    """Feed the file live; time add/advance and snapshots; checkpoint at ``checkpoint_us``."""
     from wallboard.config import Config
     from wallboard.engine import Engine
     from wallboard.events import Event, parse_event
@@ -92,11 +126,18 @@ def phase_feed(path: Path) -> dict[str, float]:
         batch.clear()
 
     second = -1
+    saved = False
+    last: Event | None = None
     with path.open("rb") as lines:
         for line in lines:
             event = parse_event(line.rstrip(b"\n"))
             if not isinstance(event, Event):
-                continue
+                raise SystemExit(f"bench: a line of {path} is not an event: seq != index")
+            if not saved and event.ts >= checkpoint_us:
+                flush()  # the engine has every event before this one: seq <= n
+                checkpoint(engine, db, n, last)  # n events given; seq n is `last`'s
+                saved = True
+            last = event
             s = (event.ts - START_US) // US
             if s > second and s % 900 < 60:  # a new second of a 1 Hz minute
                 flush()
@@ -109,6 +150,10 @@ def phase_feed(path: Path) -> dict[str, float]:
             if len(batch) >= 1000:
                 flush()
     flush()
+    if not saved:
+        raise SystemExit("bench: the day ended before the checkpoint's instant")
+    stored = _count(db)
+    assert stored == n, f"the DB holds {stored} events, the file {n}: seq != index"
     end = engine.clock_us or START_US
     t0 = perf()
     engine.snapshot(end)
@@ -127,17 +172,39 @@ def phase_feed(path: Path) -> dict[str, float]:
     }
 
 
+def _count(db: Path, after_seq: int = 0) -> int:
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return int(
+            conn.execute("SELECT count(*) FROM events WHERE seq > ?", (after_seq,)).fetchone()[0]
+        )
+    finally:
+        conn.close()
+
+
 def phase_restart(db: Path, end_us: int) -> dict[str, float]:
-    """Rebuild the engine from the DB at the end of the day."""
+    """Restart the engine from the DB at the end of the day: checkpoint + tail."""
     from wallboard.config import Config
     from wallboard.engine import Engine
+    from wallboard.engine import checkpoint as ck
 
     t0 = time.perf_counter()
     engine = Engine.restore(db, end_us, Config(timezone="UTC"))
+    restored_s = time.perf_counter() - t0
     engine.snapshot(end_us)
     restart_s = time.perf_counter() - t0
+    got = ck.last_load
+    if got is None or got.state_id is None:
+        raise SystemExit(f"bench: the checkpoint was not used: {got.reason if got else '?'}")
+    tail_s = restored_s - got.read_s - got.unpickle_s
     print(
-        f"restart: {restart_s:.1f}s, contacts {engine.contact_count}, rss {_rss_mb():.0f} MB",
+        f"restart: {restart_s:.2f}s = checkpoint read {got.read_s:.2f}s ({got.size / 1e6:.0f} MB)"
+        f" + unpickle {got.unpickle_s:.2f}s + tail replay {tail_s:.2f}s"
+        f" ({_count(db, got.last_seq)} events stored after it, and the clock moved"
+        f" {(end_us - (got.clock_us or end_us)) / US:.0f}s) + snapshot"
+        f" {restart_s - restored_s:.2f}s; contacts {engine.contact_count}, rss {_rss_mb():.0f} MB",
         file=sys.stderr,
     )
     return {"restart_s": restart_s, "peak_rss_mb": _rss_mb()}
@@ -164,7 +231,7 @@ def main() -> None:
     parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
     ns = parser.parse_args()
     if ns.phase == "feed":
-        print(json.dumps(phase_feed(Path(ns.args[0]))))
+        print(json.dumps(phase_feed(Path(ns.args[0]), Path(ns.args[1]), int(ns.args[2]))))
         return
     if ns.phase == "restart":
         print(json.dumps(phase_restart(Path(ns.args[0]), int(ns.args[1]))))
@@ -195,7 +262,11 @@ def main() -> None:
             capture_output=True,
         )
         print(f"stored in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
-        feed = _child("--phase", "feed", str(day))
+        from wallboard.engine.checkpoint import SAVE_EVERY_S
+        from wallboard.timeutil import parse_duration
+
+        checkpoint_us = START_US + parse_duration(ns.duration) - int(SAVE_EVERY_S * US)
+        feed = _child("--phase", "feed", str(day), str(db), str(checkpoint_us))
         restart = _child("--phase", "restart", str(db), str(int(feed["end_us"])))
     print(
         json.dumps(

@@ -147,13 +147,14 @@ class FileTail:
                 if st is not None and st.st_size < fh.tell():
                     splitter.reset(0)
                     fh.seek(0)
-                    self.notes.append(
-                        f"{self.description} was truncated: reading from the start"
-                    )
+                    self.notes.append(f"{self.description} was truncated: reading from the start")
                     await sink(self._chunk(fh, [], [], 0))
                     continue
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a
+                # cancellation that lands as it times out, and the tail never stops.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                    async with asyncio.timeout(self.poll_interval):
+                        await self._wake.wait()
         finally:
             fh.close()
 
@@ -198,7 +199,8 @@ class FileTail:
                 raise UserError(f"cannot read {self.description}: permission denied") from None
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                async with asyncio.timeout(self.poll_interval):  # not wait_for: see _follow()
+                    await self._wake.wait()
 
     async def _watch(self, stop: asyncio.Event) -> None:
         try:

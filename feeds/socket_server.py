@@ -63,13 +63,9 @@ class SocketServer:
         try:
             if self.unix_path is not None:
                 self._prepare_unix_path(self.unix_path)
-                self._server = await asyncio.start_unix_server(
-                    self._serve, path=self.unix_path
-                )
+                self._server = await asyncio.start_unix_server(self._serve, path=self.unix_path)
             else:
-                self._server = await asyncio.start_server(
-                    self._serve, self.host, self.port
-                )
+                self._server = await asyncio.start_server(self._serve, self.host, self.port)
         except OSError as exc:
             raise UserError(self._bind_error(exc)) from None
 

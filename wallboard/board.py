@@ -3,7 +3,9 @@
 The pipeline (feed -> store -> engine) runs as a task beside the App in one
 event loop; when the App exits, what the feed had read is stored before the
 process ends. This process is the single writer, so it also evaluates the
-alert rules once a second and stores their transitions (docs/alerts.md).
+alert rules once a second and stores their transitions (docs/alerts.md), and
+checkpoints its engine into the DB every few minutes and at exit (a restart
+then skips replaying the day: wallboard/engine/checkpoint.py).
 """
 
 from __future__ import annotations
@@ -101,6 +103,7 @@ async def show_live(
     ``make_feed`` gets the stored feed offsets, so a file feed resumes.
     """
     from wallboard.alert_store import AlertMonitor, AlertReader, alert_loop, service_states
+    from wallboard.engine.checkpoint import Checkpointer
     from wallboard.engine.core import Engine
     from wallboard.history import HistoryReader, HistoryRecorder
 
@@ -113,6 +116,7 @@ async def show_live(
     try:
         feed = make_feed(await store.checkpoints())
         await feed.start()
+        start_seq = store.last_seq  # nothing is written before the pipeline runs
         if restore:
             engine = Engine.restore(db_path, now_us(), config)
             before = quarantined_count(db_path)
@@ -144,13 +148,28 @@ async def show_live(
                 paused=source.backlog.busy,
             )
         )
+        checkpointer: Checkpointer | None = None
+        saver: asyncio.Task[None] | None = None
+        if restore:  # the demo's throwaway DB is never restarted from
+            checkpointer = Checkpointer(
+                db_path,
+                engine,
+                lambda: max(start_seq, pipeline.handed_seq),
+                busy=source.backlog.busy,
+                on_error=lambda text: _note_checkpoint_error(app, text),
+            )
+            saver = asyncio.create_task(checkpointer.run())
         try:
             await app.run_async()
         finally:
-            for t in (alerts, task):
+            for t in (saver, alerts, task):
+                if t is None:
+                    continue
                 t.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
+            if checkpointer is not None:  # the pipeline has handed its last batch on
+                await checkpointer.close()
     finally:
         for closing in (reader, monitor, recorder):
             if closing is not None:
@@ -164,6 +183,13 @@ def _note_alert_error(app: Any, text: str) -> None:
     with contextlib.suppress(Exception):
         app.log.error(text)
         app.notify(text, severity="error", timeout=30, markup=False)
+
+
+def _note_checkpoint_error(app: Any, text: str) -> None:
+    """A checkpoint that fails is shown once (a restart then replays the events)."""
+    with contextlib.suppress(Exception):
+        app.log.warning(text)
+        app.notify(text, severity="warning", timeout=30, markup=False)
 
 
 def _note_stop(task: asyncio.Task[None], source: LiveSource, app: Any) -> None:

@@ -6,8 +6,10 @@ Ctrl-C and SIGTERM store what was read, then exit cleanly.
 Being the single writer, a following ingest also evaluates the alert rules:
 its engine is restored from the DB at start and fed every stored batch, and
 once a second the rules run against a snapshot and their transitions are
-stored (docs/alerts.md). ``--once`` only stores events: a single evaluation
-could not honour any rule's ``for``, and an import should stay fast.
+stored (docs/alerts.md). It also checkpoints that engine into the DB every few
+minutes and at a clean stop, so the next start skips replaying the day
+(wallboard/engine/checkpoint.py). ``--once`` only stores events: a single
+evaluation could not honour any rule's ``for``, and an import should stay fast.
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
 async def _ingest(args: argparse.Namespace, db_path: Path, config: Any = None) -> int:
     store = StoreWriter(db_path)
     await store.open()
-    monitor = recorder = None
+    monitor = recorder = checkpointer = None
     try:
         feed = open_feed(
             args.feed,
@@ -109,8 +111,12 @@ async def _ingest(args: argparse.Namespace, db_path: Path, config: Any = None) -
         )
         pipeline = Pipeline(store, adapter=make_adapter(args.format))
         alerts: asyncio.Task[None] | None = None
+        saver: asyncio.Task[None] | None = None
         if config is not None:
-            monitor, alerts, recorder = _start_alerts(db_path, config, pipeline, args.quiet)
+            monitor, alerts, recorder, checkpointer = _start_alerts(
+                db_path, config, pipeline, args.quiet
+            )
+            saver = asyncio.create_task(checkpointer.run())
         task = asyncio.current_task()
         assert task is not None
         loop = asyncio.get_running_loop()
@@ -123,13 +129,15 @@ async def _ingest(args: argparse.Namespace, db_path: Path, config: Any = None) -
         except asyncio.CancelledError:
             interrupted = True
         finally:
-            for t in (reporter, alerts):
+            for t in (reporter, alerts, saver):
                 if t is not None:
                     t.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await t
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
+        if checkpointer is not None:
+            await checkpointer.close()  # every stored batch has reached the engine by now
         for note in getattr(feed, "notes", []):
             print(f"note: {note}", file=sys.stderr)
         partial = getattr(feed, "partial_at_end", 0)
@@ -156,9 +164,10 @@ async def _ingest(args: argparse.Namespace, db_path: Path, config: Any = None) -
 
 def _start_alerts(
     db_path: Path, config: Any, pipeline: Pipeline, quiet: bool
-) -> tuple[Any, Any, Any]:
-    """The engine (restored from the DB, then fed every stored batch) and the 1 Hz
-    evaluation task, before the feed starts so that no stored batch is missed."""
+) -> tuple[Any, Any, Any, Any]:
+    """The engine (restored from the DB, then fed every stored batch), the 1 Hz
+    evaluation task and the engine's checkpointer, before the feed starts so that
+    no stored batch is missed."""
     from wallboard.alert_rules import gap_window_text, rules_for
     from wallboard.alert_store import (
         AlertMonitor,
@@ -167,12 +176,14 @@ def _start_alerts(
         describe_transition,
         service_states,
     )
+    from wallboard.engine.checkpoint import Checkpointer
     from wallboard.engine.core import Engine
     from wallboard.history import HistoryRecorder
     from wallboard.source import FeedStatus
     from wallboard.store import quarantined_count
     from wallboard.timeutil import now_us
 
+    start_seq = pipeline.store.last_seq  # nothing is written before the feed starts
     engine = Engine.restore(db_path, now_us(), config)
     recorder = HistoryRecorder(db_path)
     before = quarantined_count(db_path)
@@ -216,7 +227,14 @@ def _start_alerts(
             paused=backlog.busy,
         )
     )
-    return monitor, task, recorder
+    checkpointer = Checkpointer(
+        db_path,
+        engine,
+        lambda: max(start_seq, pipeline.handed_seq),
+        busy=backlog.busy,
+        on_error=error,
+    )
+    return monitor, task, recorder, checkpointer
 
 
 def _summary(c: Counters, interrupted: bool) -> str:

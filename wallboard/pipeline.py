@@ -58,6 +58,9 @@ class Pipeline:
         self.on_events = on_events
         self.max_batch_lines = max_batch_lines
         self.counters = Counters()
+        self.handed_seq = 0
+        """The highest ``events.seq`` of the batches already handed to ``on_events``
+        (0 before the first): an engine checkpoint covers the rows up to it."""
         self._queue: asyncio.Queue[Chunk | None] = asyncio.Queue(queue_chunks)
 
     async def sink(self, chunk: Chunk) -> None:
@@ -93,7 +96,7 @@ class Pipeline:
     async def _write_loop(self) -> None:
         # Decoding batch k+1 overlaps writing batch k (SQLite runs in
         # aiosqlite's thread and releases the GIL while it steps).
-        inflight: asyncio.Task[int] | None = None
+        inflight: asyncio.Task[tuple[int, int]] | None = None
         inflight_events: list[Event] = []
         stopping = False
         while not stopping:
@@ -105,9 +108,14 @@ class Pipeline:
             batch, events = self._decode(chunks)
             if inflight is not None:
                 self._stored(await inflight, inflight_events)
-            inflight, inflight_events = asyncio.create_task(self.store.write(batch)), events
+            inflight, inflight_events = asyncio.create_task(self._write(batch)), events
         if inflight is not None:
             self._stored(await inflight, inflight_events)
+
+    async def _write(self, batch: WriteBatch) -> tuple[int, int]:
+        """Store a batch: how many events were new, and the highest seq stored with it."""
+        new = await self.store.write(batch)
+        return new, self.store.last_seq
 
     async def _take(self) -> tuple[list[Chunk], bool]:
         """Wait for one chunk, then take what else is queued, up to the batch size."""
@@ -167,8 +175,10 @@ class Pipeline:
             self.counters.last_event_us = received
         return WriteBatch(rows, quarantine, list(checkpoints.values())), events
 
-    def _stored(self, new: int, events: list[Event]) -> None:
+    def _stored(self, written: tuple[int, int], events: list[Event]) -> None:
+        new, seq = written
         self.counters.events += new
         self.counters.duplicates += len(events) - new
         if self.on_events is not None and events:
             self.on_events(events)
+        self.handed_seq = max(self.handed_seq, seq)

@@ -28,7 +28,7 @@ from wallboard.errors import UserError
 from wallboard.events import Event, decode_stored
 from wallboard.timeutil import now_us
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Migration N brings a database from user_version N-1 to N. Append only.
 MIGRATIONS: list[str] = [
@@ -103,6 +103,19 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (win, kind, key, metric, minute_us)
     ) WITHOUT ROWID;
     CREATE INDEX history_minute ON history (minute_us);
+    """,
+    # 4: checkpoints of the engine's state, for a fast restart (wallboard/engine/checkpoint.py).
+    # Written by the single writer only; the newest few rows are kept.
+    """
+    CREATE TABLE engine_state (
+        id          INTEGER PRIMARY KEY,
+        saved_at_us INTEGER NOT NULL,  -- wall clock when it was stored
+        clock_us    INTEGER NOT NULL,  -- the engine's clock in the body
+        last_seq    INTEGER NOT NULL,  -- every events.seq <= this had reached the engine
+        fingerprint TEXT    NOT NULL,  -- config + engine code: a mismatch means rebuild
+        format      INTEGER NOT NULL,  -- how the body is encoded
+        body        BLOB    NOT NULL
+    );
     """,
 ]
 
@@ -210,6 +223,9 @@ class StoreWriter:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db: aiosqlite.Connection | None = None
+        self.last_seq = 0
+        """The highest ``events.seq`` stored: at open, then after each write (the
+        engine's checkpoints say up to which row the engine has seen)."""
 
     async def open(self) -> None:
         """Create or migrate the DB and prepare the connection."""
@@ -226,8 +242,15 @@ class StoreWriter:
                 "PRAGMA busy_timeout = 5000",
             ):
                 await self._db.execute(pragma)
+            self.last_seq = await self._max_seq()
         except sqlite3.Error as exc:
             raise _sqlite_error(self.path, exc) from exc
+
+    async def _max_seq(self) -> int:
+        assert self._db is not None
+        async with self._db.execute("SELECT coalesce(max(seq), 0) FROM events") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
 
     async def close(self) -> None:
         """Close the connection (a checkpoint of the WAL happens here)."""
@@ -266,10 +289,12 @@ class StoreWriter:
                     _UPSERT_FEED,
                     [(c.feed, c.offset, c.file_id, now) for c in batch.checkpoints],
                 )
+            last_seq = await self._max_seq() if new_events else self.last_seq
             await db.commit()
         except BaseException:
             await db.rollback()
             raise
+        self.last_seq = last_seq
         return new_events
 
 
@@ -296,11 +321,18 @@ def connect_readonly(path: Path | str) -> sqlite3.Connection:
     return conn
 
 
-def iter_events(db_path: Path | str, since_us: int | None = None) -> Iterator[Event]:
-    """Stored events with ``ts >= since_us``, in storage (receipt) order."""
+def iter_events(
+    db_path: Path | str, since_us: int | None = None, *, after_seq: int | None = None
+) -> Iterator[Event]:
+    """Stored events with ``ts >= since_us``, or stored after row ``after_seq``
+    (any ts), in storage (receipt) order."""
     conn = connect_readonly(db_path)
     try:
-        if since_us is None:
+        if after_seq is not None:
+            cur = conn.execute(
+                "SELECT ts_us, body FROM events WHERE seq > ? ORDER BY seq", (after_seq,)
+            )
+        elif since_us is None:
             cur = conn.execute("SELECT ts_us, body FROM events ORDER BY seq")
         else:
             cur = conn.execute(
@@ -319,6 +351,121 @@ def quarantined_count(db_path: Path | str) -> int:
         return int(conn.execute("SELECT count(*) FROM quarantine").fetchone()[0])
     finally:
         conn.close()
+
+
+# ------------------------------------------------------- engine checkpoints
+
+ENGINE_STATES_KEPT = 2
+"""Checkpoints kept: the newest, and one to fall back on if it cannot be used."""
+
+_BLOB_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class EngineState:
+    """A stored checkpoint of the engine (a row of ``engine_state`` but its body).
+
+    Not :class:`Checkpoint`, which is a feed's offset.
+    """
+
+    id: int
+    saved_at_us: int
+    clock_us: int
+    last_seq: int
+    fingerprint: str
+    format: int
+    size: int
+    """The body's length in bytes."""
+
+
+def _connect_rw(db: Path | str | sqlite3.Connection) -> tuple[sqlite3.Connection, bool]:
+    if isinstance(db, sqlite3.Connection):
+        return db, False
+    conn = sqlite3.connect(db, isolation_level=None)
+    # The writer's own batches may hold the lock for a moment: wait for them.
+    conn.execute("PRAGMA busy_timeout = 10000")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn, True
+
+
+def put_engine_state(
+    db: Path | str | sqlite3.Connection,
+    *,
+    clock_us: int,
+    last_seq: int,
+    fingerprint: str,
+    format: int,
+    body: bytes | Path,
+    saved_at_us: int | None = None,
+    keep: int = ENGINE_STATES_KEPT,
+) -> int:
+    """Store a checkpoint in one transaction and drop all but the newest ``keep``.
+
+    ``body`` is the encoded state, or a file holding it (copied a chunk at a
+    time, so a big state is never held twice in memory). Returns the row id.
+    Only the single writer calls this, on a short connection of its own.
+    """
+    conn, own = _connect_rw(db)
+    try:
+        size = body.stat().st_size if isinstance(body, Path) else len(body)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            from_file = isinstance(body, Path)
+            cur = conn.execute(
+                "INSERT INTO engine_state"
+                " (saved_at_us, clock_us, last_seq, fingerprint, format, body)"
+                f" VALUES (?, ?, ?, ?, ?, {'zeroblob(?)' if from_file else '?'})",
+                (
+                    saved_at_us if saved_at_us is not None else now_us(),
+                    clock_us,
+                    last_seq,
+                    fingerprint,
+                    format,
+                    size if from_file else body,
+                ),
+            )
+            row_id = int(cur.lastrowid or 0)
+            if isinstance(body, Path) and size:
+                with body.open("rb") as src, conn.blobopen("engine_state", "body", row_id) as dst:
+                    while chunk := src.read(_BLOB_CHUNK):
+                        dst.write(chunk)
+            conn.execute(
+                "DELETE FROM engine_state WHERE id NOT IN"
+                " (SELECT id FROM engine_state ORDER BY id DESC LIMIT ?)",
+                (keep,),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return row_id
+    finally:
+        if own:
+            conn.close()
+
+
+def engine_states(conn: sqlite3.Connection) -> list[EngineState]:
+    """The stored checkpoints, newest first (none when the DB predates the table)."""
+    try:
+        rows = conn.execute(
+            "SELECT id, saved_at_us, clock_us, last_seq, fingerprint, format, length(body)"
+            " FROM engine_state ORDER BY id DESC"
+        ).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):  # a viewer of a DB its writer has not upgraded yet
+            return []
+        raise
+    return [EngineState(*r) for r in rows]
+
+
+def engine_state_body(conn: sqlite3.Connection, state_id: int) -> sqlite3.Blob:
+    """A checkpoint's body, to read a piece at a time (a body is big: selecting it
+    would hold it twice in memory, SQLite's copy and Python's).
+
+    Raises:
+        sqlite3.OperationalError: no such row (dropped meanwhile).
+    """
+    return conn.blobopen("engine_state", "body", state_id, readonly=True)
 
 
 class EventFollower:

@@ -162,6 +162,71 @@ class _Contact(Derived):
 _NOTHING = Derived()
 
 
+_PACKED = ("cid", *(f for f in Derived.__slots__ if f != "samples"))
+_CHUNK = 8_192
+
+
+class _Chunk(list):  # type: ignore[type-arg]
+    """Contacts as a checkpoint holds them: in columns, a chunk at a time.
+
+    Pickled one by one, each contact would leave its slots' dict and its
+    arrays' bytes in the unpickler's memo until the end (for a day, some
+    150 MB on top of the state). A chunk is rebuilt as soon as it is read, and
+    empties the columns it was read from (the memo keeps them, empty).
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, *packed: Any) -> _Chunk:
+        chunk = super().__new__(cls)
+        if packed:
+            chunk += _unpack_contacts(*packed)
+        return chunk
+
+    def __init__(self, *_: Any) -> None:
+        pass  # list.__init__ would empty what __new__ filled
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        cs: list[_Contact] = list(self)
+        lengths = bytearray(array("q", [len(c.keys) for c in cs]).tobytes())
+        keys = bytearray(b"".join(c.keys.tobytes() for c in cs))
+        rest = [x for c in cs for x in c.rest]
+        return _Chunk, (lengths, keys, rest, [[getattr(c, f) for c in cs] for f in _PACKED])
+
+
+def _pack_contacts(contacts: dict[str, _Contact]) -> list[_Chunk]:
+    cs = list(contacts.values())
+    chunks = []
+    for at in range(0, len(cs), _CHUNK):
+        chunk = _Chunk()
+        chunk += cs[at : at + _CHUNK]
+        chunks.append(chunk)
+    return chunks
+
+
+def _unpack_contacts(
+    lengths_raw: bytearray, keys_raw: bytearray, rest: list[Any], columns: list[list[Any]]
+) -> list[_Contact]:
+    lengths = array("q")
+    lengths.frombytes(lengths_raw)
+    keys = array("q")
+    keys.frombytes(keys_raw)
+    cs = [_Contact.__new__(_Contact) for _ in lengths]
+    for name, column in zip(_PACKED, columns, strict=True):
+        put = getattr(_Contact, name).__set__  # the slot's descriptor
+        for c, value in zip(cs, column, strict=True):
+            put(c, value)
+    at = 0
+    for c, n in zip(cs, lengths, strict=True):
+        c.keys = keys[at : at + n]
+        c.rest = rest[2 * at : 2 * (at + n)]
+        c.samples = NO_SAMPLES
+        at += n
+    for emptied in (lengths_raw, keys_raw, rest, *columns):
+        emptied.clear()
+    return cs
+
+
 class Engine:
     """Incremental SPEC section 3 metrics for every configured window.
 
@@ -214,8 +279,9 @@ class Engine:
         self._pending: list[tuple[int, int, Event]] = []
         self._seq = 0
         self._gc_hour = _NEVER
-        self._ids: set[str] = set()
-        self._id_buckets: dict[int, list[str]] = {}
+        # Event ids as UTF-8 bytes: 16 bytes less a str each, for a million a day.
+        self._ids: set[bytes] = set()
+        self._id_buckets: dict[int, list[bytes]] = {}
 
         self._contacts: dict[str, _Contact] = {}
         self._stale: dict[str, tuple[_Contact, list[Sample]]] | None = None
@@ -253,7 +319,7 @@ class Engine:
 
     def add(self, ev: Event) -> None:
         """Take one event, in any order; O(log n) plus its contact's size."""
-        eid = ev.id
+        eid = ev.id.encode("utf-8", "surrogatepass")
         if eid in self._ids:
             self.duplicates += 1
             return
@@ -295,7 +361,7 @@ class Engine:
             clock = self._clock
             horizon = self._horizon
             for ev in events:  # add(), inlined
-                eid = ev.id
+                eid = ev.id.encode("utf-8", "surrogatepass")
                 if eid in ids:
                     self.duplicates += 1
                     continue
@@ -708,14 +774,68 @@ class Engine:
 
     @classmethod
     def restore(cls, db_path: str | Path, now_us: int, config: Config | None = None) -> Engine:
-        """An engine rebuilt from a store at ``now_us``: loads only from the horizon on."""
+        """An engine rebuilt from a store at ``now_us``.
+
+        From the newest usable checkpoint (``wallboard/engine/checkpoint.py``: its
+        clock not after ``now_us``, same config and engine code) plus every event
+        stored after it, whatever its ts (late ones too; one the checkpoint already
+        holds is ignored by id). Without one, from the events since the horizon.
+        Both reach the same numbers; the first skips replaying the day.
+        """
+        from wallboard.engine.checkpoint import load_state
         from wallboard.store import iter_events, quarantined_count
 
-        engine = cls(config)
-        engine.advance(now_us)
-        engine.load(iter_events(db_path, since_us=engine.horizon_us(now_us)))
+        config = config if config is not None else Config()
+        loaded = load_state(db_path, now_us, config)
+        if loaded is not None:
+            engine, last_seq = loaded
+            # The clock first, as a rebuild does: the tail's contacts are then
+            # derived once each (add_many), not one held event at a time.
+            engine.advance(now_us)
+            engine.load(iter_events(db_path, after_seq=last_seq))
+        else:
+            engine = cls(config)
+            engine.advance(now_us)
+            engine.load(iter_events(db_path, since_us=engine.horizon_us(now_us)))
         engine.quarantined = quarantined_count(db_path)
         return engine
+
+    # Left out of a checkpoint, and made again by __init__ from the config alone:
+    # caches (of figures, labels, per-queue settings; some are MappingProxyType,
+    # which cannot be pickled) and the zone. Every other attribute is state.
+    _NOT_SAVED = frozenset(
+        {
+            "_cache_overall",
+            "_cache_queues",
+            "_cache_agents",
+            "_agent_queues_key",
+            "_agent_queues_built",
+            "_contact_targets",
+            "_queue_sl",
+            "_label_cache",
+            "_labels_key",
+            "_labels_built",
+            "_empty_agent",
+            "_midnight_integrals",
+            "_stale",
+            "_zone",
+        }
+    )
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What a checkpoint pickles: every attribute but the caches; the contacts in
+        columns (see :func:`_pack_contacts`)."""
+        state = {k: v for k, v in self.__dict__.items() if k not in self._NOT_SAVED}
+        state["_contacts"] = _pack_contacts(self._contacts)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        type(self).__init__(self, state["config"])  # empty caches, the zone
+        self.__dict__.update(state)
+        chunks = state["_contacts"]
+        self._contacts = {c.cid: c for chunk in chunks for c in chunk}
+        for chunk in chunks:
+            chunk.clear()  # the unpickler's memo holds them until it ends
 
     def load(self, events: Iterable[Event]) -> None:
         """:meth:`add_many` for a restart: the state it builds (millions of long-lived

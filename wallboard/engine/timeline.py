@@ -25,6 +25,21 @@ _AGENT_WEIGHTS: Final[dict[str, tuple[int, int]]] = {
 _versions = count()
 
 
+def _version_after(restored: int) -> int:
+    """A new version, above ``restored`` and every version given out so far.
+
+    A checkpoint (wallboard/engine/checkpoint.py) brings back timelines whose
+    versions another process's counter gave: this one must move past them, or a
+    new version could equal a restored one and hit a stale cache entry.
+    """
+    global _versions
+    version = next(_versions)
+    if version <= restored:
+        version = restored + 1
+        _versions = count(version + 1)
+    return version
+
+
 class Timeline:
     """State changes with running integrals ``num`` and ``den`` (microseconds)."""
 
@@ -44,6 +59,13 @@ class Timeline:
         self.version = next(_versions)
         """Changes on every insert or trim (for caches of integrals); never the same for
         two timelines either (an agent's line can be dropped and made again)."""
+
+    def __setstate__(self, state: tuple[None, dict[str, object]]) -> None:
+        # The default pickling of a class with __slots__: (None, {slot: value}).
+        for name, value in state[1].items():
+            setattr(self, name, value)
+        restored = state[1].get("version")
+        self.version = _version_after(restored if isinstance(restored, int) else -1)
 
     def insert(
         self,
