@@ -150,10 +150,12 @@ class Derived:
     """What a contact's events amount to now."""
 
     __slots__ = (
+        "abandoned",
         "customer",
         "dirty",
         "ended",
         "fcr",
+        "fr_agent",
         "fr_ts",
         "last_agent",
         "pending",
@@ -188,6 +190,8 @@ class Derived:
         self.dirty = False
         """Reopened, transferred or escalated: a resolution is not a first-contact one."""
         self.sold = False
+        self.abandoned = False
+        self.fr_agent: str | None = None
         self.fcr = False
         """The FCR flag the resolution sample was counted with (see the engine)."""
 
@@ -290,6 +294,7 @@ def derive(
     d.ended = first_end >= 0
     d.dirty = dirty
     d.sold = sold
+    d.abandoned = first_abandon >= 0
 
     # First response: the earliest answered / agent message with ts >= queued time.
     fr_index = -1
@@ -301,7 +306,7 @@ def derive(
     d.fr_ts = fr_ts
     if fr_ts is not None:
         frt = fr_ts - q_ts
-        fr_agent = records[fr_index][2]
+        fr_agent = d.fr_agent = records[fr_index][2]
         samples.append((K_ANSWER, fr_ts, cid, queue, fr_agent, frt, frt <= targets.sl_threshold_us))
         if sold:
             samples.append((K_SOLD, fr_ts, cid, queue, fr_agent))
@@ -355,11 +360,17 @@ _DERIVED: Final = Derived.__slots__
 
 
 def derive_append(
-    d: Derived, rec: Record, cid: str, targets_of: Callable[[str], Targets], first: bool
+    d: Derived,
+    rec: Record,
+    cid: str,
+    targets_of: Callable[[str], Targets],
+    first: bool,
+    tie: bool = False,
 ) -> tuple[Sample, ...] | None:
-    """The new samples when ``rec`` was appended after every earlier record (strictly
-    later ts; ``first``: there was none) and changes none of their samples; None
-    when a full :func:`derive` is needed, and then ``d`` is untouched.
+    """The new samples when ``rec`` was appended after every earlier record (a ts not
+    before theirs; ``first``: there was none) and changes none of their samples;
+    None when a full :func:`derive` is needed, and then ``d`` is untouched. ``tie``:
+    its ts is the latest record's.
 
     Covers the bulk of a live feed: a contact's first queueing, its first answer,
     messages, ending, resolution, ratings and complaints. Updates ``d`` in place
@@ -385,12 +396,19 @@ def derive_append(
         if code == COMPLAINT:
             return ((K_COMPLAINT, ts, cid, None, rec[2]),)
         return () if code in (AGENT_MSG, ENDED, RATED) else None
+    if tie and code in (ANSWERED, AGENT_MSG):
+        return None  # the agent at that ts changes for what came before it at that ts
+    if code in (ANSWERED, AGENT_MSG, ABANDONED, RESOLVED) and (
+        d.waiting is not None and d.waiting[1] >= ts
+    ):
+        return None  # at the ts it was queued again: still waiting (derive decides)
     if code in (ANSWERED, AGENT_MSG):
         if d.fr_ts is None:  # the first response
             if d.ended or d.sold:  # a handle or a sold sample appears
                 return None
             frt = ts - d.queued_ts  # type: ignore[operator]
             d.fr_ts = ts
+            d.fr_agent = rec[2]
             d.waiting = None
             d.last_agent = rec[2]
             within = frt <= targets_of(queue).sl_threshold_us
@@ -421,4 +439,30 @@ def derive_append(
         return (rated(rec, cid, queue, rec[2] or d.last_agent),)
     if code == COMPLAINT:
         return ((K_COMPLAINT, ts, cid, queue, rec[2]),)
+    if code in (TRANSFERRED, ESCALATED, REOPENED):
+        if d.resolve is not None:  # the resolution is no longer clean, or reopened
+            return None
+        if code == ESCALATED and rec[3] is None:  # the category of the first queueing
+            return None
+        d.dirty = True
+        if code == ESCALATED:
+            return ((K_ESCALATION, ts, cid, queue, rec[2] or d.last_agent, rec[3]),)
+        return ()
+    if code == SALE:
+        sale = (K_SALE, ts, cid, queue, rec[2], rec[3])
+        if d.sold or d.fr_ts is None:
+            d.sold = True
+            return (sale,)
+        d.sold = True
+        return (sale, (K_SOLD, d.fr_ts, cid, queue, d.fr_agent))
+    if code == ABANDONED:
+        d.waiting = None
+        if d.abandoned or d.fr_ts is not None:  # the first abandon counts, unanswered
+            d.abandoned = True
+            return ()
+        d.abandoned = True
+        waited = ts - d.queued_ts  # type: ignore[operator]
+        targets = targets_of(queue)
+        short = targets.short_abandon_us > 0 and waited <= targets.short_abandon_us
+        return ((K_ABANDON, ts, cid, queue, None, short, waited <= targets.sl_threshold_us),)
     return None

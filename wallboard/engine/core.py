@@ -452,10 +452,11 @@ class Engine:
             if cid not in stale:
                 stale[cid] = (c, [])  # a bulk load: nothing counted yet
             return
-        if not keys or ts > last_ts(keys):
-            first = not keys
+        last = last_ts(keys) if keys else None
+        if last is None or ts >= last:  # appended: a tie goes after (order received)
+            first = last is None
             old_waiting, old_resolve = c.waiting, c.resolve
-            new = derive_append(c, rec, cid, self._targets_of, first)
+            new = derive_append(c, rec, cid, self._targets_of, first, ts == last)
             if new is not None:  # the common case: nothing before it changes
                 insert(keys, c.rest, rec)
                 self._appended(cid, c, new, old_waiting, old_resolve, first)
