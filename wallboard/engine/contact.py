@@ -372,9 +372,12 @@ def derive_append(
     None when a full :func:`derive` is needed, and then ``d`` is untouched. ``tie``:
     its ts is the latest record's.
 
-    Covers the bulk of a live feed: a contact's first queueing, its first answer,
-    messages, ending, resolution, ratings and complaints. Updates ``d`` in place
-    (``waiting`` and ``resolve`` too: the engine's indexes follow them).
+    Covers nearly all of a live feed: a contact's first queueing, its first answer,
+    messages, ending, resolution, ratings, complaints, transfers, escalations,
+    sales and abandons. Not: a queueing again, a second resolution, a reopening
+    after one, and a response at the latest record's ts (``agent_at`` of what
+    came before it at that ts changes). Updates ``d`` in place (``waiting`` and
+    ``resolve`` too: the engine's indexes follow them).
     """
     code = rec[1]
     ts = rec[0]
