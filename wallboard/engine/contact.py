@@ -142,10 +142,6 @@ class Targets:
         self.short_abandon_us = short_abandon_us
 
 
-NO_SAMPLES: Final[list[Sample]] = []
-"""Shared, never appended to: the samples of a :class:`Derived` not made by :func:`derive`."""
-
-
 class Derived:
     """What a contact's events amount to now."""
 
@@ -162,7 +158,6 @@ class Derived:
         "queue",
         "queued_ts",
         "resolve",
-        "samples",
         "sold",
         "waiting",
     )
@@ -177,9 +172,6 @@ class Derived:
         self.resolve: tuple[int, str | None, bool] | None = None
         """``(resolution ts, agent, clean)``; clean = no reopen,
         transfer or escalation (the repeat-customer half of FCR is the engine's)."""
-        self.samples: list[Sample] = NO_SAMPLES
-        """What :func:`derive` found: every sample but the resolution one (which needs
-        other contacts); the engine drops them once counted."""
         # For appending in O(1) (derive_append):
         self.fr_ts: int | None = None
         self.pending: int | None = None
@@ -216,8 +208,9 @@ def derive(
     targets_of: Callable[[str], Targets],
     cid: str,
     into: Derived | None = None,
-) -> Derived:
-    """Apply SPEC section 3's ground rules to one contact's records (ts <= now);
+) -> tuple[Derived, list[Sample]]:
+    """Apply SPEC section 3's ground rules to one contact's records (ts <= now): its
+    facts and its samples, all but the resolution one (which needs other contacts).
     ``into``: a :class:`Derived` as made (defaults) to fill instead of a new one."""
     records = unpack(keys, rest)
     d = Derived() if into is None else into
@@ -262,13 +255,13 @@ def derive(
         elif code == SALE:
             sold = True
 
-    samples = d.samples = []
+    samples: list[Sample] = []
     if first_q is None:
         # Not known: only complaints count (they are about an agent).
         for rec in records:
             if rec[1] == COMPLAINT:
                 samples.append((K_COMPLAINT, rec[0], cid, None, rec[2]))
-        return d
+        return d, samples
 
     q_ts: int = first_q[0]
     queue: str = first_q[3][0]
@@ -353,7 +346,7 @@ def derive(
             samples.append((K_SALE, ts, cid, queue, agent, rec[3]))
         elif code == COMPLAINT:
             samples.append((K_COMPLAINT, ts, cid, queue, agent))
-    return d
+    return d, samples
 
 
 _DERIVED: Final = Derived.__slots__

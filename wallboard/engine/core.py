@@ -32,7 +32,6 @@ from wallboard.config import TODAY, Config
 from wallboard.engine.contact import (
     K_COMPLAINT,
     K_RESOLVE,
-    NO_SAMPLES,
     Derived,
     Keys,
     Rest,
@@ -162,7 +161,7 @@ class _Contact(Derived):
 _NOTHING = Derived()
 
 
-_PACKED = ("cid", *(f for f in Derived.__slots__ if f != "samples"))
+_PACKED = ("cid", *Derived.__slots__)
 _CHUNK = 8_192
 
 
@@ -220,7 +219,6 @@ def _unpack_contacts(
     for c, n in zip(cs, lengths, strict=True):
         c.keys = keys[at : at + n]
         c.rest = rest[2 * at : 2 * (at + n)]
-        c.samples = NO_SAMPLES
         at += n
     for emptied in (lengths_raw, keys_raw, rest, *columns):
         emptied.clear()
@@ -442,7 +440,7 @@ class Engine:
             self._file(cid, ts)
         else:
             cid = c.cid
-            if ts < first_ts(c.keys) and ts // _HOUR != first_ts(c.keys) // _HOUR:
+            if ts // _HOUR < first_ts(c.keys) // _HOUR:  # now earlier: filed earlier too
                 self._file(cid, ts)
         rec = record(ev)
         keys = c.keys
@@ -522,8 +520,7 @@ class Engine:
         resolution with the FCR flag it was counted with."""
         if not c.keys:
             return []
-        d = derive(c.keys, c.rest, self._targets_of, cid)
-        out = d.samples
+        d, out = derive(c.keys, c.rest, self._targets_of, cid)
         if d.resolve is not None:
             out.append(self._resolution_sample(cid, d, c.fcr))
         return out
@@ -537,10 +534,8 @@ class Engine:
             c.queued_ts,
             c.resolve,
         )
-        fresh = derive(c.keys, c.rest, self._targets_of, cid) if c.keys else _NOTHING
-        new = fresh.samples
+        fresh, new = derive(c.keys, c.rest, self._targets_of, cid) if c.keys else (_NOTHING, [])
         copy_derived(fresh, c)
-        c.samples = NO_SAMPLES  # counted now: derived again when needed
         d = c
         if old_waiting != d.waiting:
             self._move_waiting(cid, old_waiting, d.waiting)
@@ -600,9 +595,10 @@ class Engine:
         cust_resolved = self._cust_resolved
         touched_q: set[str] = set()
         touched_r: set[str] = set()
+        out: list[Sample] = []
         for cid, (c, _) in stale.items():
             if c.keys:
-                derive(c.keys, c.rest, targets_of, cid, into=c)  # a new contact: as made
+                out += derive(c.keys, c.rest, targets_of, cid, into=c)[1]  # new: as made
             d = c
             if d.waiting is not None:
                 q, since = d.waiting
@@ -625,11 +621,8 @@ class Engine:
                 self._waiting[q] = SortedList(items)
             else:
                 wl.update(items)
-        out: list[Sample] = []
         resolution_sample = self._resolution_sample
-        for cid, (d, _) in stale.items():
-            out += d.samples
-            d.samples = NO_SAMPLES
+        for cid, (d, _) in stale.items():  # once every index is built
             if d.resolve is not None:
                 out.append(resolution_sample(cid, d))
         self._win.add_many(out)

@@ -181,8 +181,8 @@ class AgentWindowed(Mapping[str, Any]):
 
     __slots__ = ("_values",)
 
-    def __init__(self, figures: dict[str, Any]) -> None:
-        self._values = tuple(figures[k] for k in AGENT_WINDOW_KEYS)
+    def __init__(self, values: tuple[Any, ...]) -> None:
+        self._values = values
 
     def __getitem__(self, key: str) -> Any:
         return self._values[_AGENT_INDEX[key]]
@@ -198,33 +198,7 @@ class AgentWindowed(Mapping[str, Any]):
 
 
 def agent_figures(st: Stats) -> AgentWindowed:
-    """The windowed keys of an agent (``occupancy``, ``state``... are added later)."""
-    return AgentWindowed(_agent_figures(st))
-
-
-def _agent_figures(st: Stats) -> dict[str, Any]:
-    answered = st[ANSWERED]
-    fr = sorted(st[FR_VALUES])  # an agent's few values, sorted only when they changed
-    reply = sorted(st[REPLY_VALUES])
-    nps_n = st[NPS_N]
-    return {
-        "answered": answered,
-        "handled": answered,
-        "answered_within": st[ANSWERED_WITHIN],
-        "asa": _seconds(st[FR_SUM], answered),
-        "first_response_p50": percentile(fr, 50),
-        "first_response_p90": percentile(fr, 90),
-        "reply_speed_mean": _seconds(st[REPLY_SUM], st[REPLY_N]),
-        "reply_speed_p90": percentile(reply, 90),
-        "aht": _seconds(st[HANDLE_SUM], st[HANDLE_N]),
-        "art": _seconds(st[ART_SUM], st[ART_N]),
-        "fcr": _ratio(st[FCR_N], st[ART_N]),
-        "escalations": st[ESCALATIONS],
-        "escalation_rate": _ratio(st[ESCALATIONS], answered),
-        "complaints": st[COMPLAINTS],
-        "csat": _ratio(st[CSAT_GOOD], st[CSAT_N]),
-        "nps": 100 * (st[NPS_PRO] - st[NPS_DET]) / nps_n if nps_n else None,
-        "sales": st[SALES],
-        "sales_amount": float(st[SALES_AMOUNT]),
-        "sales_conversion": _ratio(st[SOLD], answered),
-    }
+    """The windowed keys of an agent (``occupancy``, ``state``... are added later):
+    each is computed as a queue's is (the SL formula does not enter them)."""
+    figures = queue_figures(st, "answered")
+    return AgentWindowed(tuple(figures[k] for k in AGENT_WINDOW_KEYS))

@@ -37,9 +37,6 @@ class TimedValues:
         self._cache: dict[int, tuple[int, int, int, array[int]]] | None = {} if cached else None
         self._unsorted = False
 
-    def __len__(self) -> int:
-        return len(self.ts)
-
     def add(self, ts: int, v: int) -> None:
         """Add a value; O(1) when it is the latest, else an insertion."""
         times = self.ts
